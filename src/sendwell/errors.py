@@ -1,0 +1,76 @@
+"""The one exception tree of sendwell.
+
+Every error sendwell raises on purpose derives from :class:`SendwellError`. Foreign
+exceptions (socket errors, SQLAlchemy errors, TOML decode errors, DNS library errors) are
+translated into this tree at the edge where the library is called, so callers above the
+edge only ever catch these classes. The CLI prints ``str(error)`` as a one-line message and
+exits non-zero; the web layer maps classes to HTTP status codes in one place.
+
+    SendwellError
+    ├── ConfigError              unknown setting, bad value, malformed sendwell.toml
+    ├── StorageError             database unreachable, migration failed
+    ├── NotFound                 a named object (list, campaign, subscriber) does not exist
+    ├── InvalidInput             user data that cannot be accepted (bad address, bad CSV row)
+    │   └── TemplateError        template syntax error or undefined name, with line number
+    ├── ConflictError            an operation not allowed in the object's current state
+    ├── SandboxError             the simulated internet could not start (port in use, bad profile)
+    └── DeliveryError            one SMTP transaction did not succeed
+        ├── TemporaryFailure     4xx reply, connection refused/dropped, timeout: retry later
+        └── PermanentFailure     5xx reply, null MX, no such domain: never retry
+"""
+
+from __future__ import annotations
+
+
+class SendwellError(Exception):
+    """Base of every error sendwell raises on purpose."""
+
+
+class ConfigError(SendwellError):
+    """A setting is unknown, has a bad value, or its file cannot be read."""
+
+
+class StorageError(SendwellError):
+    """The database cannot be reached, created or migrated."""
+
+
+class NotFound(SendwellError):
+    """A named object does not exist."""
+
+
+class InvalidInput(SendwellError):
+    """User-supplied data cannot be accepted as it is."""
+
+
+class TemplateError(InvalidInput):
+    """A template does not compile or render; the message names the line."""
+
+
+class ConflictError(SendwellError):
+    """The operation is not allowed in the object's current state."""
+
+
+class SandboxError(SendwellError):
+    """The simulated internet could not start or was misconfigured."""
+
+
+class DeliveryError(SendwellError):
+    """One SMTP attempt did not succeed.
+
+    ``code`` is the SMTP reply code (0 when no reply was received, e.g. a dropped
+    connection), ``reply`` the full reply text as the server sent it (or a description of
+    the local failure).
+    """
+
+    def __init__(self, code: int, reply: str) -> None:
+        super().__init__(f"{code} {reply}" if code else reply)
+        self.code = code
+        self.reply = reply
+
+
+class TemporaryFailure(DeliveryError):
+    """Worth retrying later: 4xx replies, network faults, timeouts."""
+
+
+class PermanentFailure(DeliveryError):
+    """Never worth retrying: 5xx replies, null MX, non-existent domain."""
