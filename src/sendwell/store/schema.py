@@ -1,0 +1,168 @@
+"""The database schema as SQLAlchemy Core tables.
+
+Migrations in ``migrations/versions`` create exactly these tables; a test compares the
+migrated database with this metadata so the two cannot drift apart.
+
+Notes on choices:
+
+* ``subscribers.email`` holds the normalized address (see ``audience.addresses``) and is
+  unique; ``email_hash`` is its SHA-256, the key that ``suppressions`` use so that erasing a
+  person keeps them suppressed without keeping their address.
+* ``outbox`` is the delivery record: one row per (campaign, subscriber), unique, so
+  starting a campaign twice cannot queue anyone twice. ``domain`` is copied from the
+  address so the engine can group by destination without string work in SQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from sendwell.store.types import UtcDateTime
+
+# Named constraints make migrations portable between SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("email_hash", String(64), nullable=False, index=True),
+    Column("domain", String(255), nullable=False),
+    Column("first_name", String(200), nullable=True),
+    Column("last_name", String(200), nullable=True),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("status", String(20), nullable=False, default="active"),  # active | blocked
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("optin", String(10), nullable=False, default="single"),  # single | double
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "subscriber_id", BigId, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("list_id", BigId, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True),
+    # unconfirmed | confirmed | unsubscribed
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_subscriptions_list_status", "list_id", "status"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("email_hash", String(64), nullable=False),
+    # NULL list_id: suppressed from every list.
+    Column("list_id", BigId, ForeignKey("lists.id", ondelete="CASCADE"), nullable=True),
+    # hard_bounce | complaint | unsubscribe | manual | erased
+    Column("reason", String(20), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    UniqueConstraint("email_hash", "list_id", name="uq_suppressions_hash_list"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("subject", String(998), nullable=False),
+    Column("from_name", String(200), nullable=False, default=""),
+    Column("from_email", String(320), nullable=False),
+    Column("html_template", Text, nullable=False),
+    Column("text_template", Text, nullable=True),
+    # draft | running | paused | cancelled | finished
+    Column("state", String(20), nullable=False, default="draft"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+)
+
+campaign_lists = Table(
+    "campaign_lists",
+    metadata,
+    Column("campaign_id", BigId, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("list_id", BigId, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", BigId, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "subscriber_id", BigId, ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True
+    ),
+    Column("email", String(320), nullable=False),
+    Column("domain", String(255), nullable=False),
+    # queued | deferred | delivered | bounced | expired | suppressed | cancelled
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("first_attempt_at", UtcDateTime, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("mx_host", String(255), nullable=True),
+    Column("last_code", Integer, nullable=True),
+    Column("last_reply", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime, nullable=True),
+    UniqueConstraint("campaign_id", "subscriber_id", name="uq_outbox_campaign_subscriber"),
+    # The scheduler's query: due rows of running campaigns, oldest first.
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_campaign_status", "campaign_id", "status"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    # delivered | deferred | bounced | expired (feedback and tracking add more kinds)
+    Column("kind", String(20), nullable=False),
+    Column("campaign_id", BigId, nullable=True),
+    Column("outbox_id", BigId, nullable=True),
+    Column("subscriber_id", BigId, nullable=True),
+    Column("code", Integer, nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_events_campaign_kind", "campaign_id", "kind"),
+    Index("ix_events_outbox", "outbox_id"),
+)

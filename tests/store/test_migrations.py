@@ -1,0 +1,78 @@
+"""Storage: migrations create exactly the declared schema, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, insert, select, text
+
+from sendwell.errors import StorageError
+from sendwell.store.engine import create_db_engine
+from sendwell.store.migrate import current_revision, head_revision, upgrade
+from sendwell.store.schema import lists, metadata
+
+
+def test_migrated_database_matches_metadata(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent(engine: Engine) -> None:
+    upgrade(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_datetimes_round_trip_as_aware_utc(engine: Engine) -> None:
+    local = datetime(2026, 11, 2, 10, 30, 15, 123456, tzinfo=timezone(timedelta(hours=1)))
+    with engine.begin() as conn:
+        conn.execute(
+            insert(lists).values(name="l", description="", optin="single", created_at=local)
+        )
+        stored = conn.execute(select(lists.c.created_at)).scalar_one()
+    assert stored == local
+    assert stored.tzinfo == UTC
+
+
+def test_naive_datetimes_are_refused(engine: Engine) -> None:
+    with pytest.raises(Exception, match="aware datetime"), engine.begin() as conn:
+        conn.execute(
+            insert(lists).values(
+                name="l", description="", optin="single", created_at=datetime(2026, 1, 1)
+            )
+        )
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_sqlite_creates_a_missing_directory_when_asked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'dir' / 'x.db'}"
+    create_db_engine(url).dispose()
+    assert (tmp_path / "new" / "dir").is_dir()
+    with pytest.raises(StorageError, match="does not exist"):
+        create_db_engine(f"sqlite:///{tmp_path / 'absent' / 'x.db'}", create_dirs=False)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a valid SQLAlchemy URL"),
+        ("postgresql+psycopg://nobody:secretpw@127.0.0.1:1/db", "cannot connect to database"),
+        ("nosuchdb://x/y", "unknown database kind .nosuchdb."),
+    ],
+)
+def test_unusable_database_urls_are_one_line_errors(url: str, message: str) -> None:
+    with pytest.raises(StorageError, match=message) as info:
+        create_db_engine(url)
+    assert "\n" not in str(info.value)
+    assert "secretpw" not in str(info.value)
