@@ -1,0 +1,1 @@
+"""Audience: subscribers, lists, subscriptions and suppressions."""

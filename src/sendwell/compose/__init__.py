@@ -1,0 +1,1 @@
+"""Compose: MIME building, headers and the VERP return path."""

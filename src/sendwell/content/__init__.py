@@ -1,0 +1,1 @@
+"""Content: templates, personalization and the plain-text part."""

@@ -1,0 +1,103 @@
+"""Campaign templates: sandboxed Jinja2, compiled once per campaign, rendered per recipient.
+
+Templates are written by users, so they run in Jinja2's immutable sandbox: no attribute
+starting with an underscore, no access to Python internals, no mutation of the context.
+HTML templates autoescape, so a subscriber's name containing ``<script>`` arrives as text;
+subject and text templates do not (they are not HTML).
+
+Undefined names are errors (:class:`jinja2.StrictUndefined`) rather than empty strings,
+so ``{{ subscriber.frist_name }}`` is caught when the campaign is checked, not silently
+sent as "Hi ,". Missing subscriber fields are left *out* of the context instead of being
+``None``, so the documented fallback idiom works::
+
+    Hi {{ subscriber.first_name | default("there") }},
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from sendwell.errors import TemplateError
+
+_html_env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+_text_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+@dataclass(frozen=True)
+class RenderedContent:
+    subject: str
+    html: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    """A campaign's subject, HTML and optional text templates, compiled."""
+
+    subject: Template
+    html: Template
+    text: Template | None
+
+    def render(self, context: Mapping[str, Any]) -> RenderedContent:
+        """Render for one recipient; raises :class:`TemplateError` naming part and line."""
+        return RenderedContent(
+            subject=_render(self.subject, context, "subject"),
+            html=_render(self.html, context, "HTML"),
+            text=_render(self.text, context, "text") if self.text is not None else None,
+        )
+
+
+def compile_template(subject: str, html: str, text: str | None = None) -> CompiledTemplate:
+    """Compile the three parts; syntax errors raise :class:`TemplateError` with the line."""
+    return CompiledTemplate(
+        subject=_compile(_text_env, subject, "subject"),
+        html=_compile(_html_env, html, "HTML"),
+        text=_compile(_text_env, text, "text") if text is not None else None,
+    )
+
+
+def _compile(env: ImmutableSandboxedEnvironment, source: str, part: str) -> Template:
+    try:
+        return env.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"{part} template, line {exc.lineno}: {exc.message}") from None
+
+
+def _render(template: Template, context: Mapping[str, Any], part: str) -> str:
+    try:
+        return template.render(context)
+    except UndefinedError as exc:
+        raise TemplateError(f"{part} template: {exc.message}") from None
+    except SecurityError as exc:
+        raise TemplateError(f"{part} template: not allowed: {exc}") from None
+    except TemplateSyntaxError as exc:  # raised lazily by some constructs
+        raise TemplateError(f"{part} template, line {exc.lineno}: {exc.message}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        raise TemplateError(f"{part} template: {type(exc).__name__}: {exc}") from None
+
+
+def subscriber_context(
+    *,
+    email: str,
+    first_name: str | None,
+    last_name: str | None,
+    attributes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The ``subscriber`` object templates see; empty fields are absent, not ``None``."""
+    ctx: dict[str, Any] = {k: v for k, v in attributes.items() if v not in (None, "")}
+    ctx["email"] = email
+    if first_name:
+        ctx["first_name"] = first_name
+    if last_name:
+        ctx["last_name"] = last_name
+    full = " ".join(p for p in (first_name, last_name) if p)
+    if full:
+        ctx["name"] = full
+    ctx["attributes"] = dict(attributes)
+    return ctx

@@ -1,0 +1,76 @@
+"""A readable plain-text part generated from HTML, for when the author wrote none.
+
+Every message carries a text part (spam filters and text-only clients expect one). This
+converter keeps what a reader needs — paragraphs, line breaks, list items and link
+targets — and drops markup, styles and scripts. It is deliberately simple; authors who
+care about the text version write it themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+_BLOCK = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "footer",
+}
+_SKIP = {"style", "script", "head", "title"}
+
+
+class _Converter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self._skip = 0
+        self._href: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skip += 1
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag in _BLOCK:
+            self.out.append("\n\n")
+        elif tag == "li":
+            self.out.append("\n- ")
+        elif tag == "a":
+            self._href.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK:
+            self.out.append("\n\n")
+        elif tag == "a" and self._href:
+            href = self._href.pop()
+            if href and not href.startswith(("#", "mailto:")):
+                self.out.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.out.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    conv = _Converter()
+    conv.feed(html)
+    conv.close()
+    text = "".join(conv.out)
+    lines = [line.strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
