@@ -1,0 +1,1 @@
+"""Campaigns: lifecycle, outbox materialization and the per-recipient message builder."""

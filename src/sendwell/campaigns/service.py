@@ -1,0 +1,284 @@
+"""Campaign lifecycle: create, start (materialize the outbox), pause, resume, cancel.
+
+Starting a campaign writes one outbox row per recipient in a single ``INSERT ... SELECT``:
+the database does the deduplication (a person on two of the campaign's lists is one
+row, and the unique ``(campaign, subscriber)`` key makes a second start a no-op) and the
+suppression check, so a million recipients never pass through Python. Suppressed
+recipients get a row too, with status ``suppressed``, so "why did X not get it?" has an
+answer.
+
+State machine::
+
+    draft ──start──► running ──pause──► paused ──resume──► running
+      │                 │ (all rows final)                    │
+      └──cancel──► cancelled ◄──cancel── running/paused       ▼
+                                                          finished
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from sendwell.audience.addresses import normalize
+from sendwell.campaigns.records import OUTBOX_STATUSES, Campaign, CampaignState, CampaignStatus
+from sendwell.content.templates import compile_template
+from sendwell.errors import ConflictError, InvalidInput, NotFound
+from sendwell.store.schema import (
+    campaign_lists,
+    campaigns,
+    outbox,
+    subscribers,
+    subscriptions,
+    suppressions,
+)
+
+
+def create_campaign(
+    conn: Connection,
+    *,
+    name: str,
+    subject: str,
+    from_email: str,
+    from_name: str,
+    html_template: str,
+    text_template: str | None,
+    list_ids: list[int],
+    now: datetime,
+) -> Campaign:
+    """Create a draft; templates are compiled now so syntax errors surface at once."""
+    if not list_ids:
+        raise InvalidInput("a campaign needs at least one list")
+    if not subject.strip():
+        raise InvalidInput("a campaign needs a subject")
+    sender = normalize(from_email)
+    compile_template(subject, html_template, text_template)
+    campaign_id = conn.execute(
+        insert(campaigns).values(
+            name=name or subject,
+            subject=subject,
+            from_name=from_name,
+            from_email=sender.email,
+            html_template=html_template,
+            text_template=text_template,
+            state="draft",
+            created_at=now,
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    conn.execute(
+        insert(campaign_lists),
+        [{"campaign_id": campaign_id, "list_id": lid} for lid in dict.fromkeys(list_ids)],
+    )
+    return get_campaign(conn, int(campaign_id))
+
+
+def get_campaign(conn: Connection, campaign_id: int) -> Campaign:
+    row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).first()
+    if row is None:
+        raise NotFound(f"no campaign with id {campaign_id}")
+    m = row._mapping
+    list_ids = (
+        conn.execute(
+            select(campaign_lists.c.list_id)
+            .where(campaign_lists.c.campaign_id == campaign_id)
+            .order_by(campaign_lists.c.list_id)
+        )
+        .scalars()
+        .all()
+    )
+    return Campaign(
+        id=m["id"],
+        name=m["name"],
+        subject=m["subject"],
+        from_name=m["from_name"],
+        from_email=m["from_email"],
+        html_template=m["html_template"],
+        text_template=m["text_template"],
+        state=m["state"],
+        list_ids=tuple(list_ids),
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+    )
+
+
+def all_campaigns(conn: Connection) -> list[Campaign]:
+    ids = conn.execute(select(campaigns.c.id).order_by(campaigns.c.id)).scalars().all()
+    return [get_campaign(conn, i) for i in ids]
+
+
+def _set_state(
+    conn: Connection,
+    campaign_id: int,
+    allowed: tuple[CampaignState, ...],
+    new: CampaignState,
+    **values: object,
+) -> Campaign:
+    campaign = get_campaign(conn, campaign_id)
+    if campaign.state not in allowed:
+        raise ConflictError(
+            f"campaign {campaign_id} is {campaign.state}; it must be "
+            f"{' or '.join(allowed)} to become {new}"
+        )
+    conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(state=new, **values))
+    return get_campaign(conn, campaign_id)
+
+
+def start_campaign(conn: Connection, campaign_id: int, *, now: datetime) -> CampaignStatus:
+    """Materialize the outbox and set the campaign running."""
+    campaign = get_campaign(conn, campaign_id)
+    if campaign.state != "draft":
+        raise ConflictError(f"campaign {campaign_id} is {campaign.state}, not a draft")
+    compile_template(campaign.subject, campaign.html_template, campaign.text_template)
+    materialize_outbox(conn, campaign, now=now)
+    _set_state(conn, campaign_id, ("draft",), "running", started_at=now)
+    finish_if_done(conn, campaign_id, now=now)
+    return campaign_status(conn, campaign_id)
+
+
+def materialize_outbox(conn: Connection, campaign: Campaign, *, now: datetime) -> int:
+    """Insert one outbox row per distinct eligible recipient; returns rows inserted."""
+    in_force = or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now)
+    member = subscriptions.alias("member")
+    globally_suppressed = exists().where(
+        and_(
+            suppressions.c.email_hash == subscribers.c.email_hash,
+            suppressions.c.list_id.is_(None),
+            in_force,
+        )
+    )
+    # Reachable through at least one of the campaign's lists that does not suppress them.
+    reachable = exists().where(
+        and_(
+            member.c.subscriber_id == subscribers.c.id,
+            member.c.list_id.in_(campaign.list_ids),
+            member.c.status == "confirmed",
+            # Nested two levels deep: correlate explicitly, or SQLAlchemy would add
+            # "subscribers" to this subquery's FROM list instead of using the outer row.
+            not_(
+                exists()
+                .where(
+                    and_(
+                        suppressions.c.email_hash == subscribers.c.email_hash,
+                        suppressions.c.list_id == member.c.list_id,
+                        in_force,
+                    )
+                )
+                .correlate_except(suppressions)
+            ),
+        )
+    )
+    subscribed = exists().where(
+        and_(
+            subscriptions.c.subscriber_id == subscribers.c.id,
+            subscriptions.c.list_id.in_(campaign.list_ids),
+            subscriptions.c.status == "confirmed",
+        )
+    )
+    status = case((or_(globally_suppressed, not_(reachable)), "suppressed"), else_="queued")
+    source = select(
+        literal(campaign.id),
+        subscribers.c.id,
+        subscribers.c.email,
+        subscribers.c.domain,
+        status,
+        literal(0),
+        literal(now, outbox.c.next_attempt_at.type),
+        literal(now, outbox.c.updated_at.type),
+    ).where(and_(subscribers.c.status == "active", subscribed))
+    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert_fn(outbox)
+        .from_select(
+            [
+                "campaign_id",
+                "subscriber_id",
+                "email",
+                "domain",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "updated_at",
+            ],
+            source,
+        )
+        .on_conflict_do_nothing(index_elements=["campaign_id", "subscriber_id"])
+    )
+    return conn.execute(stmt).rowcount
+
+
+def pause_campaign(conn: Connection, campaign_id: int) -> Campaign:
+    return _set_state(conn, campaign_id, ("running",), "paused")
+
+
+def resume_campaign(conn: Connection, campaign_id: int, *, now: datetime) -> Campaign:
+    campaign = _set_state(conn, campaign_id, ("paused",), "running")
+    finish_if_done(conn, campaign_id, now=now)
+    return campaign
+
+
+def cancel_campaign(conn: Connection, campaign_id: int, *, now: datetime) -> Campaign:
+    """Stop for good: rows not yet delivered become ``cancelled``."""
+    campaign = _set_state(
+        conn, campaign_id, ("draft", "running", "paused"), "cancelled", finished_at=now
+    )
+    conn.execute(
+        update(outbox)
+        .where(
+            and_(outbox.c.campaign_id == campaign_id, outbox.c.status.in_(("queued", "deferred")))
+        )
+        .values(
+            status="cancelled", updated_at=now, done_at=now, lease_owner=None, lease_expires_at=None
+        )
+    )
+    return campaign
+
+
+def finish_if_done(conn: Connection, campaign_id: int | None = None, *, now: datetime) -> None:
+    """Mark running campaigns whose every row is final as finished."""
+    pending = exists().where(
+        and_(outbox.c.campaign_id == campaigns.c.id, outbox.c.status.in_(("queued", "deferred")))
+    )
+    cond = and_(campaigns.c.state == "running", not_(pending))
+    if campaign_id is not None:
+        cond = and_(cond, campaigns.c.id == campaign_id)
+    conn.execute(update(campaigns).where(cond).values(state="finished", finished_at=now))
+
+
+def campaign_status(conn: Connection, campaign_id: int) -> CampaignStatus:
+    campaign = get_campaign(conn, campaign_id)
+    counts = dict.fromkeys(OUTBOX_STATUSES, 0)
+    for status, n in conn.execute(
+        select(outbox.c.status, func.count())
+        .where(outbox.c.campaign_id == campaign_id)
+        .group_by(outbox.c.status)
+    ):
+        counts[status] = int(n)
+    return CampaignStatus(campaign=campaign.id, state=campaign.state, counts=counts)
+
+
+def counts_by_domain(conn: Connection, campaign_id: int) -> dict[str, dict[str, int]]:
+    """Outbox counts per recipient domain and status (for per-provider progress)."""
+    result: dict[str, dict[str, int]] = {}
+    for domain, status, n in conn.execute(
+        select(outbox.c.domain, outbox.c.status, func.count())
+        .where(outbox.c.campaign_id == campaign_id)
+        .group_by(outbox.c.domain, outbox.c.status)
+    ):
+        result.setdefault(domain, dict.fromkeys(OUTBOX_STATUSES, 0))[status] = int(n)
+    return result
