@@ -1,0 +1,204 @@
+"""The scheduled queue: outbox rows leased in batches, outcomes written back in batches.
+
+A worker *leases* due rows (status ``queued``/``deferred``, ``next_attempt_at`` reached,
+campaign running, no live lease) by stamping its owner id and an expiry on them. A
+worker that dies keeps its rows only until the lease expires; then any worker takes
+them again. That is the whole crash-recovery story: a row becomes ``delivered`` only
+after the server's 250 reply is written back, so a crash can at worst resend what was on
+the wire at that instant, and never skip anyone.
+
+On PostgreSQL the lease query uses ``FOR UPDATE SKIP LOCKED`` so any number of workers
+share one queue without blocking each other. SQLite has one writer at a time, which
+serializes leases by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
+
+from sendwell.delivery.jobs import OutboxJob, Outcome
+from sendwell.store.schema import campaigns, events, outbox
+
+_FINAL = {"delivered", "bounced", "expired", "failed"}
+
+
+class OutboxStore:
+    """Lease, renew, release and record outbox rows for one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def _due(self, now: datetime):  # type: ignore[no-untyped-def]
+        running = select(campaigns.c.id).where(campaigns.c.state == "running")
+        return and_(
+            outbox.c.status.in_(("queued", "deferred")),
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now),
+            outbox.c.campaign_id.in_(running.scalar_subquery()),
+        )
+
+    def lease(
+        self, owner: str, *, limit: int, lease_seconds: float, now: datetime
+    ) -> list[OutboxJob]:
+        """Take up to ``limit`` due rows for ``owner``, oldest due first."""
+        if limit <= 0:
+            return []
+        pick = (
+            select(outbox.c.id)
+            .where(self._due(now))
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id.in_(pick.scalar_subquery()))
+            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
+            .returning(
+                outbox.c.id,
+                outbox.c.campaign_id,
+                outbox.c.subscriber_id,
+                outbox.c.email,
+                outbox.c.domain,
+                outbox.c.attempts,
+                outbox.c.first_attempt_at,
+                outbox.c.next_attempt_at,
+            )
+        )
+        with self._engine.begin() as conn:
+            rows = sorted(conn.execute(stmt).all(), key=lambda r: (r.next_attempt_at, r.id))
+        return [
+            OutboxJob(
+                id=r.id,
+                campaign_id=r.campaign_id,
+                subscriber_id=r.subscriber_id,
+                email=r.email,
+                domain=r.domain,
+                attempts=r.attempts,
+                first_attempt_at=r.first_attempt_at,
+            )
+            for r in rows
+        ]
+
+    def renew(self, owner: str, ids: Iterable[int], *, lease_seconds: float, now: datetime) -> None:
+        """Extend the lease on rows this worker still holds (a long site backlog)."""
+        id_list = list(ids)
+        if not id_list:
+            return
+        with self._engine.begin() as conn:
+            for chunk in _chunks(id_list, 900):
+                conn.execute(
+                    update(outbox)
+                    .where(and_(outbox.c.id.in_(chunk), outbox.c.lease_owner == owner))
+                    .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+                )
+
+    def record(self, owner: str, outcomes: Sequence[Outcome]) -> None:
+        """Write a batch of outcomes (and their events) in one transaction.
+
+        Only rows still leased by ``owner`` are updated: if this worker stalled past its
+        lease and another worker took a row over, the newer owner's result wins.
+        """
+        if not outcomes:
+            return
+        row_values = []
+        event_rows = []
+        for o in outcomes:
+            job = o.job
+            if o.kind == "released":
+                row_values.append(
+                    {
+                        "b_id": job.id,
+                        "b_owner": owner,
+                        "status": None,
+                        "attempts": job.attempts,
+                        "next_attempt_at": None,
+                        "first_attempt_at": job.first_attempt_at,
+                        "mx_host": None,
+                        "last_code": None,
+                        "last_reply": None,
+                        "updated_at": o.at,
+                        "done_at": None,
+                    }
+                )
+                continue
+            first = job.first_attempt_at or o.at
+            row_values.append(
+                {
+                    "b_id": job.id,
+                    "b_owner": owner,
+                    "status": o.kind,
+                    "attempts": job.attempts + 1,
+                    "next_attempt_at": o.next_attempt_at,
+                    "first_attempt_at": first,
+                    "mx_host": o.mx_host,
+                    "last_code": o.code,
+                    "last_reply": o.reply,
+                    "updated_at": o.at,
+                    "done_at": o.at if o.kind in _FINAL else None,
+                }
+            )
+            event_rows.append(
+                {
+                    "at": o.at,
+                    "kind": o.kind,
+                    "campaign_id": job.campaign_id,
+                    "outbox_id": job.id,
+                    "subscriber_id": job.subscriber_id,
+                    "code": o.code,
+                    "detail": o.reply or "",
+                }
+            )
+        owned = and_(outbox.c.id == bindparam("b_id"), outbox.c.lease_owner == bindparam("b_owner"))
+        attempt = (
+            update(outbox)
+            .where(owned)
+            .values(
+                status=func.coalesce(bindparam("status"), outbox.c.status),
+                attempts=bindparam("attempts"),
+                next_attempt_at=func.coalesce(
+                    bindparam("next_attempt_at"), outbox.c.next_attempt_at
+                ),
+                first_attempt_at=bindparam("first_attempt_at"),
+                mx_host=func.coalesce(bindparam("mx_host"), outbox.c.mx_host),
+                last_code=func.coalesce(bindparam("last_code"), outbox.c.last_code),
+                last_reply=func.coalesce(bindparam("last_reply"), outbox.c.last_reply),
+                updated_at=bindparam("updated_at"),
+                done_at=bindparam("done_at"),
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+        with self._engine.begin() as conn:
+            conn.execute(attempt, row_values)
+            if event_rows:
+                conn.execute(insert(events), event_rows)
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """When the earliest pending row of a running campaign becomes due."""
+        running = select(campaigns.c.id).where(campaigns.c.state == "running")
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(func.min(outbox.c.next_attempt_at)).where(
+                    and_(
+                        outbox.c.status.in_(("queued", "deferred")),
+                        outbox.c.campaign_id.in_(running.scalar_subquery()),
+                    )
+                )
+            ).scalar()
+
+    def running_campaigns(self) -> set[int]:
+        with self._engine.connect() as conn:
+            return set(
+                conn.execute(select(campaigns.c.id).where(campaigns.c.state == "running")).scalars()
+            )
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,296 @@
+"""The delivery worker end to end: real SMTP and DNS through the sandbox, real databases.
+
+No SMTP or DNS is mocked: the sandbox's DNS server answers real packets, its MX servers
+speak real SMTP, and the sandbox record (one JSON line per accepted message) is the judge
+of who received what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from sendwell.app import App, open_app
+from sendwell.audience.lists import create_list
+from sendwell.audience.records import NewSubscriber
+from sendwell.audience.subscribers import add_subscribers
+from sendwell.campaigns.service import (
+    campaign_status,
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    start_campaign,
+)
+from sendwell.clock import FrozenClock
+from sendwell.compose.verp import parse_verp
+from sendwell.config import Settings
+from sendwell.sandbox import MxHost, ProviderProfile, Sandbox, SandboxConfig
+from sendwell.store.schema import events, outbox
+
+FIRST_NAMES = ["Ada", "Grace", "Linus", "Jörg", "Zoë", "Ken", "Radia", "Alan"]
+
+
+class MonoClock:
+    """The sandbox's monotonic clock, moved together with the worker's clock."""
+
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def _world(*, greylist_seconds: int | None = None) -> SandboxConfig:
+    base = SandboxConfig.load()
+    providers = (
+        ProviderProfile(
+            name="alpha",
+            domains=("alpha.sandbox", "alpha-mail.sandbox"),
+            mx_hosts=(
+                MxHost(10, "mx1.alpha.sandbox", "127.0.7.1"),
+                MxHost(20, "mx2.alpha.sandbox", "127.0.7.2"),
+            ),
+            unknown_mailbox="^unknown",
+        ),
+        ProviderProfile(
+            name="beta",
+            domains=("beta.sandbox",),
+            mx_hosts=(MxHost(5, "in.beta.sandbox", "127.0.7.3"),),
+            unknown_mailbox="^unknown",
+        ),
+        ProviderProfile(
+            name="gamma",
+            domains=("gamma.sandbox",),
+            mx_hosts=(MxHost(10, "mx.gamma.sandbox", "127.0.7.4"),),
+            unknown_mailbox="^unknown",
+            greylist_seconds=greylist_seconds,
+        ),
+    )
+    return SandboxConfig(
+        providers=providers, dns_records=(), dns_faults=base.dns_faults, dns_port=0, smtp_port=0
+    )
+
+
+async def _with_world(
+    tmp_path: Path,
+    world: SandboxConfig,
+    db_url: str | None,
+    body: Callable[[App, Sandbox, FrozenClock, MonoClock], Awaitable[None]],
+) -> None:
+    mono = MonoClock()
+    sandbox = Sandbox(world, record_path=tmp_path / "record.jsonl", keep_messages=True, now=mono)
+    clock = FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    async with sandbox:
+        host, port = sandbox.dns_address
+        settings = Settings().replace(
+            data_dir=tmp_path / "data",
+            database_url=db_url or "",
+            dns_resolver=f"{host}:{port}",
+            smtp_port=sandbox.smtp_port,
+            helo_name="sendwell-test.localhost",
+            secret_key="test-key",
+        )
+        app = open_app(settings, clock=clock, create=True)
+        try:
+            await body(app, sandbox, clock, mono)
+        finally:
+            app.close()
+
+
+def _seed(app: App, emails: list[str], *, names: dict[str, str | None]) -> int:
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        ml = create_list(conn, "News", now=now)
+        add_subscribers(
+            conn, [NewSubscriber(e, names.get(e)) for e in emails], mailing_list=ml, now=now
+        )
+        campaign = create_campaign(
+            conn,
+            name="t",
+            subject="Hello {{ subscriber.first_name | default('there') }}",
+            from_email="news@sender.sandbox",
+            from_name="News",
+            html_template="<p>Dear {{ subscriber.first_name | default('there') }},</p>",
+            text_template="Dear {{ subscriber.first_name | default('there') }},\n",
+            list_ids=[ml.id],
+            now=now,
+        )
+        start_campaign(conn, campaign.id, now=now)
+    return campaign.id
+
+
+def _record(tmp_path: Path) -> list[dict[str, Any]]:
+    path = tmp_path / "record.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _rows(app: App) -> dict[str, Any]:
+    with app.engine.connect() as conn:
+        return {r.email: r for r in conn.execute(select(outbox))}
+
+
+@pytest.mark.slow
+def test_thousand_recipients_over_three_providers_each_get_exactly_their_own_message(
+    tmp_path: Path, db_url: str
+) -> None:
+    rng = random.Random(1)
+    domains = ["alpha.sandbox", "alpha-mail.sandbox", "beta.sandbox", "gamma.sandbox"]
+    emails = [f"reader{i}@{domains[i % 4]}" for i in range(1000)]
+    names = {e: (rng.choice(FIRST_NAMES) if i % 10 else None) for i, e in enumerate(emails)}
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        campaign_id = _seed(app, emails, names=names)
+        await app.worker().drain()
+        with app.engine.connect() as conn:
+            status = campaign_status(conn, campaign_id)
+        assert status.counts["delivered"] == 1000
+        assert status.state == "finished"
+        record = _record(tmp_path)
+        assert Counter(r["rcpt"] for r in record) == Counter(emails)  # exactly once each
+        assert {r["provider"] for r in record} == {"alpha", "beta", "gamma"}
+        # alpha's preferred MX takes the traffic; sessions were reused.
+        assert {r["mx"] for r in record if r["provider"] == "alpha"} == {"mx1.alpha.sandbox"}
+        assert len({r["session"] for r in record}) < 100
+        by_rcpt = {m.rcpt: m for m in sandbox.messages}
+        key = app.secret_key()
+        rows = _rows(app)
+        for address in emails:
+            msg = email.message_from_bytes(by_rcpt[address].data, policy=email.policy.default)
+            expected = names[address] or "there"
+            assert msg["Subject"] == f"Hello {expected}"
+            assert msg["To"] == address
+            text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+            assert f"Dear {expected}," in text and f"Dear {expected}," in html
+            # The envelope sender is a signed VERP address naming this recipient's row.
+            assert parse_verp(by_rcpt[address].mail_from, key) == rows[address].id
+            assert rows[address].status == "delivered"
+            assert rows[address].last_code == 250
+
+    asyncio.run(_with_world(tmp_path, _world(), db_url, body))
+
+
+def test_unknown_mailboxes_bounce_with_the_reply_stored(tmp_path: Path) -> None:
+    emails = ["ann@beta.sandbox", "unknown1@beta.sandbox", "unknown2@alpha.sandbox"]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        campaign_id = _seed(app, emails, names={})
+        await app.worker().drain()
+        rows = _rows(app)
+        assert rows["ann@beta.sandbox"].status == "delivered"
+        for address in emails[1:]:
+            row = rows[address]
+            assert row.status == "bounced"
+            assert row.last_code == 550
+            assert "5.1.1" in row.last_reply and "Recipient address rejected" in row.last_reply
+            assert row.attempts == 1
+        with app.engine.connect() as conn:
+            kinds = Counter(r.kind for r in conn.execute(select(events.c.kind)))
+            assert campaign_status(conn, campaign_id).state == "finished"
+        assert kinds == {"delivered": 1, "bounced": 2}
+        assert [r["rcpt"] for r in _record(tmp_path)] == ["ann@beta.sandbox"]
+
+    asyncio.run(_with_world(tmp_path, _world(), None, body))
+
+
+def test_greylisted_mail_arrives_after_the_retry(tmp_path: Path) -> None:
+    emails = [f"g{i}@gamma.sandbox" for i in range(5)] + ["b@beta.sandbox"]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        campaign_id = _seed(app, emails, names={})
+        worker = app.worker(rng=random.Random(3))
+        await worker.drain()
+        rows = _rows(app)
+        assert rows["b@beta.sandbox"].status == "delivered"
+        first_try = clock.now()
+        for i in range(5):
+            row = rows[f"g{i}@gamma.sandbox"]
+            assert row.status == "deferred" and row.last_code == 451
+            assert "4.7.1" in row.last_reply
+            delay = (row.next_attempt_at - first_try).total_seconds()
+            assert 60 * 0.8 <= delay <= 60 * 1.2  # retry_base_seconds with jitter
+        # Nothing is due yet: draining again sends nothing.
+        await worker.drain()
+        assert len(_record(tmp_path)) == 1
+        # Time passes for both sendwell and the greylisting server.
+        clock.advance(90)
+        mono.value += 90
+        await worker.drain()
+        rows = _rows(app)
+        assert all(rows[e].status == "delivered" for e in emails)
+        assert all(rows[f"g{i}@gamma.sandbox"].attempts == 2 for i in range(5))
+        assert Counter(r["rcpt"] for r in _record(tmp_path)) == Counter(emails)
+        with app.engine.connect() as conn:
+            assert campaign_status(conn, campaign_id).state == "finished"
+
+    asyncio.run(_with_world(tmp_path, _world(greylist_seconds=60), None, body))
+
+
+def test_paused_campaigns_are_not_sent_until_resumed(tmp_path: Path) -> None:
+    emails = [f"p{i}@beta.sandbox" for i in range(20)]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        campaign_id = _seed(app, emails, names={})
+        with app.engine.begin() as conn:
+            pause_campaign(conn, campaign_id)
+        await app.worker().drain()
+        assert _record(tmp_path) == []
+        with app.engine.begin() as conn:
+            resume_campaign(conn, campaign_id, now=clock.now())
+        await app.worker().drain()
+        assert Counter(r["rcpt"] for r in _record(tmp_path)) == Counter(emails)
+
+    asyncio.run(_with_world(tmp_path, _world(), None, body))
+
+
+def test_rows_leased_by_a_dead_worker_are_retried_after_the_lease(tmp_path: Path) -> None:
+    emails = [f"c{i}@alpha.sandbox" for i in range(10)]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        _seed(app, emails, names={})
+        from sendwell.delivery.outbox import OutboxStore
+
+        store = OutboxStore(app.engine)
+        # A worker leases rows and dies without a word.
+        taken = store.lease("dead-worker", limit=4, lease_seconds=300, now=clock.now())
+        assert len(taken) == 4
+        await app.worker().drain()
+        assert len(_record(tmp_path)) == 6  # the other rows went out
+        clock.advance(301)
+        await app.worker().drain()
+        assert Counter(r["rcpt"] for r in _record(tmp_path)) == Counter(emails)
+
+    asyncio.run(_with_world(tmp_path, _world(), None, body))
+
+
+def test_undeliverable_domains(tmp_path: Path) -> None:
+    emails = ["a@nullmx.sandbox", "b@nxdomain-here.sandbox", "c@servfail.sandbox"]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        from sendwell.sandbox import DnsRecord
+
+        sandbox.dns.add(DnsRecord("nullmx.sandbox", "MX", "0 ."))
+        sandbox.dns.set_fault("servfail.sandbox", "servfail")
+        _seed(app, emails, names={})
+        await app.worker().drain()
+        rows = _rows(app)
+        assert rows["a@nullmx.sandbox"].status == "bounced"
+        assert "5.1.10" in rows["a@nullmx.sandbox"].last_reply
+        assert rows["b@nxdomain-here.sandbox"].status == "bounced"
+        assert rows["c@servfail.sandbox"].status == "deferred"
+        assert rows["c@servfail.sandbox"].next_attempt_at > clock.now() + timedelta(seconds=40)
+
+    asyncio.run(_with_world(tmp_path, _world(), None, body))
