@@ -1,0 +1,1 @@
+"""The ``sendwell`` command line (Typer). Each module registers one group of commands."""

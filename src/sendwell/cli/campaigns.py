@@ -1,0 +1,138 @@
+"""Commands for campaigns: create, start, status, pause, resume, cancel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from sendwell.audience.lists import find_list
+from sendwell.campaigns.records import CampaignStatus
+from sendwell.campaigns.service import (
+    all_campaigns,
+    campaign_status,
+    cancel_campaign,
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    start_campaign,
+)
+from sendwell.cli import context
+from sendwell.cli.context import out
+from sendwell.errors import InvalidInput
+
+campaigns_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
+
+
+def _read(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"template file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"template file {path} is not UTF-8 text") from None
+
+
+@campaigns_app.command("create")
+def create(
+    subject: str = typer.Option(..., help="Subject line (a template)."),
+    from_email: str = typer.Option(..., "--from", help="Sender address."),
+    from_name: str = typer.Option("", help="Sender display name."),
+    list_names: list[str] = typer.Option(..., "--list", help="Audience list (repeatable)."),
+    html: Path = typer.Option(..., help="HTML template file (Jinja2)."),
+    text: Path | None = typer.Option(None, help="Text template; generated from HTML if absent."),
+    name: str = typer.Option("", help="Internal name; defaults to the subject."),
+) -> None:
+    """Create a draft campaign from template files."""
+    html_source = _read(html)
+    assert html_source is not None
+    with context.opened() as a, a.engine.begin() as conn:
+        list_ids = [find_list(conn, n).id for n in list_names]
+        campaign = create_campaign(
+            conn,
+            name=name,
+            subject=subject,
+            from_email=from_email,
+            from_name=from_name,
+            html_template=html_source,
+            text_template=_read(text),
+            list_ids=list_ids,
+            now=a.clock.now(),
+        )
+    out.print(f"campaign {campaign.id} created (draft)")
+
+
+@campaigns_app.command("ls")
+def ls() -> None:
+    """List campaigns."""
+    with context.opened() as a, a.engine.connect() as conn:
+        rows = all_campaigns(conn)
+    table = Table("id", "name", "state", "subject", "created")
+    for c in rows:
+        table.add_row(str(c.id), c.name, c.state, c.subject, c.created_at.isoformat(" ", "seconds"))
+    out.print(table)
+
+
+def print_status(status: CampaignStatus, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(status.as_json()))
+        return
+    table = Table("status", "recipients", title=f"campaign {status.campaign}: {status.state}")
+    for key, n in status.counts.items():
+        table.add_row(key, str(n))
+    table.add_row("total", str(status.total))
+    out.print(table)
+
+
+@campaigns_app.command("start")
+def start(campaign_id: int) -> None:
+    """Queue one message per eligible recipient and start sending (workers deliver)."""
+    with context.opened() as a, a.engine.begin() as conn:
+        status = start_campaign(conn, campaign_id, now=a.clock.now())
+    out.print(
+        f"campaign {campaign_id} started: {status.counts['queued']} queued, "
+        f"{status.counts['suppressed']} suppressed"
+    )
+
+
+@campaigns_app.command("status")
+def status(
+    campaign_id: int,
+    as_json: bool = typer.Option(False, "--json", help="Print the stable JSON form."),
+) -> None:
+    """Show how many recipients are in each delivery state."""
+    with context.opened() as a, a.engine.connect() as conn:
+        result = campaign_status(conn, campaign_id)
+    print_status(result, as_json)
+
+
+@campaigns_app.command("pause")
+def pause(campaign_id: int) -> None:
+    """Stop handing this campaign's messages to workers until resumed."""
+    with context.opened() as a, a.engine.begin() as conn:
+        pause_campaign(conn, campaign_id)
+    out.print(f"campaign {campaign_id} paused")
+
+
+@campaigns_app.command("resume")
+def resume(campaign_id: int) -> None:
+    """Continue a paused campaign where it stopped."""
+    with context.opened() as a, a.engine.begin() as conn:
+        resume_campaign(conn, campaign_id, now=a.clock.now())
+    out.print(f"campaign {campaign_id} resumed")
+
+
+@campaigns_app.command("cancel")
+def cancel(campaign_id: int) -> None:
+    """Stop for good; recipients not yet delivered are marked cancelled."""
+    with context.opened() as a, a.engine.begin() as conn:
+        cancel_campaign(conn, campaign_id, now=a.clock.now())
+    out.print(f"campaign {campaign_id} cancelled")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(campaigns_app, name="campaigns")

@@ -1,0 +1,43 @@
+"""What every command needs: settings, an opened app, consoles, and one-line errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+from sendwell.app import App, open_app
+from sendwell.config import Settings, load_settings
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def settings() -> Settings:
+    return load_settings()[0]
+
+
+@contextmanager
+def opened(*, create: bool = False, config: Settings | None = None) -> Iterator[App]:
+    app = open_app(config or settings(), create=create)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def setup_logging(level: str, *, stream: object = None, filename: str | None = None) -> None:
+    handler: logging.Handler
+    if filename is not None:
+        handler = logging.FileHandler(filename)
+    else:
+        handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Migrations run at every start; their chatter is not news.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

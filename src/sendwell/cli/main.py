@@ -1,0 +1,86 @@
+"""The ``sendwell`` command: entry point, top-level commands and error handling.
+
+Every error sendwell raises on purpose (:class:`~sendwell.errors.SendwellError`) ends the
+command with a one-line ``error: ...`` on stderr and exit status 1 — never a traceback.
+Ctrl-C exits with status 130 after a clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.table import Table
+
+from sendwell.cli import audience, campaigns, context, demo, sandbox, worker
+from sendwell.cli.context import err, out
+from sendwell.config import load_settings, setting_table
+from sendwell.errors import SendwellError
+from sendwell.store.engine import describe
+from sendwell.store.migrate import current_revision
+
+app = typer.Typer(
+    name="sendwell",
+    help="sendwell: self-hosted, deliverability-first bulk email.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory and database, and migrate it to the current schema."""
+    with context.opened(create=True) as a:
+        a.secret_key()
+        url = describe(a.settings.database_url_value())
+        out.print(f"database {url} ready (schema {current_revision(a.engine)})")
+
+
+@config_app.command("show")
+def config_show(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Print every setting, its value (secrets as stars) and where the value came from."""
+    settings, sources = load_settings()
+    rows = []
+    for info in setting_table():
+        value = getattr(settings, info.name)
+        rows.append(
+            {
+                "name": info.name,
+                "value": str(value),
+                "source": sources[info.name],
+                "help": info.help,
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("setting", "value", "source", "help", show_lines=False)
+    for r in rows:
+        table.add_row(r["name"], r["value"], r["source"], r["help"])
+    out.print(table)
+
+
+audience.register(app)
+campaigns.register(app)
+worker.register(app)
+sandbox.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SendwellError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
