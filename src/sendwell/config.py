@@ -133,6 +133,14 @@ class Settings:
     poll_seconds: float = setting(1.0, "How often an idle worker looks for due outbox rows.")
     log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
 
+    # -- delivery engine (shaping, warm-up, automation, scale-out) ------------------------
+
+    # -- address verification -------------------------------------------------------------
+
+    # -- feedback loop (bounces, complaints, inbound) ---------------------------------------
+
+    # -- content and compliance (DKIM, sending domains, preflight) --------------------------
+
     # -- derived values ---------------------------------------------------------------
 
     def database_url_value(self) -> str:

@@ -12,12 +12,12 @@ from sqlalchemy import Engine, insert, select, text
 
 from sendwell.errors import StorageError
 from sendwell.store.engine import create_db_engine
-from sendwell.store.migrate import current_revision, head_revision, upgrade
+from sendwell.store.migrate import current_revisions, head_revisions, upgrade
 from sendwell.store.schema import lists, metadata
 
 
 def test_migrated_database_matches_metadata(engine: Engine) -> None:
-    assert current_revision(engine) == head_revision()
+    assert current_revisions(engine) == head_revisions()
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
@@ -26,7 +26,7 @@ def test_migrated_database_matches_metadata(engine: Engine) -> None:
 def test_upgrade_is_idempotent(engine: Engine) -> None:
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision()
+    assert current_revisions(engine) == head_revisions()
 
 
 def test_datetimes_round_trip_as_aware_utc(engine: Engine) -> None:

@@ -13,12 +13,22 @@ import sys
 import typer
 from rich.table import Table
 
-from sendwell.cli import audience, campaigns, context, demo, sandbox, worker
+from sendwell.cli import (
+    audience,
+    campaigns,
+    context,
+    demo,
+    domains,
+    feedback,
+    sandbox,
+    verify,
+    worker,
+)
 from sendwell.cli.context import err, out
 from sendwell.config import load_settings, setting_table
 from sendwell.errors import SendwellError
 from sendwell.store.engine import describe
-from sendwell.store.migrate import current_revision
+from sendwell.store.migrate import current_revisions
 
 app = typer.Typer(
     name="sendwell",
@@ -38,7 +48,8 @@ def init() -> None:
     with context.opened(create=True) as a:
         a.secret_key()
         url = describe(a.settings.database_url_value())
-        out.print(f"database {url} ready (schema {current_revision(a.engine)})")
+        schema = ", ".join(sorted(current_revisions(a.engine)))
+        out.print(f"database {url} ready (schema {schema})")
 
 
 @config_app.command("show")
@@ -72,6 +83,9 @@ campaigns.register(app)
 worker.register(app)
 sandbox.register(app)
 demo.register(app)
+verify.register(app)
+feedback.register(app)
+domains.register(app)
 
 
 def main() -> None:

@@ -27,10 +27,9 @@ def _config(engine: Engine) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config_without_engine()).get_current_head()
-    assert head is not None
-    return head
+def head_revisions() -> set[str]:
+    """Every head of the migration graph (one once branches are merged)."""
+    return set(ScriptDirectory.from_config(_config_without_engine()).get_heads())
 
 
 def _config_without_engine() -> Config:
@@ -39,17 +38,17 @@ def _config_without_engine() -> Config:
     return cfg
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest schema; a no-op when it is already there."""
-    if current_revision(engine) == head_revision():
+    if current_revisions(engine) == head_revisions():
         return
     try:
-        command.upgrade(_config(engine), "head")
+        command.upgrade(_config(engine), "heads")
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise StorageError(f"database migration failed: {reason}") from None

@@ -166,3 +166,14 @@ events = Table(
     Index("ix_events_campaign_kind", "campaign_id", "kind"),
     Index("ix_events_outbox", "outbox_id"),
 )
+
+# Each later capability declares its tables in its own module on the same metadata; they
+# are imported here so that ``metadata`` always describes the whole database.
+from sendwell.store import (  # noqa: E402
+    schema_content,
+    schema_delivery,
+    schema_feedback,
+    schema_verify,
+)
+
+__all__ = ["metadata", "schema_content", "schema_delivery", "schema_feedback", "schema_verify"]

@@ -1,0 +1,3 @@
+"""Tables of the delivery capability, on the shared metadata of ``store.schema``."""
+
+from __future__ import annotations
