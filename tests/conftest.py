@@ -96,3 +96,30 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = REQUIRE_PG  # CI has both services
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A reachable Redis server (its keys are namespaced per test by the caller)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:  # any failure means "not available here"
+        problem = f"Redis not reachable at {REDIS_URL}: {str(exc).splitlines()[0]}"
+        if REQUIRE_REDIS:
+            pytest.fail(f"CI requires Redis: {problem}")
+        pytest.skip(problem)
+    return REDIS_URL
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL schema (skips, or fails in CI, without a server)."""
+    yield from _fresh_postgres_schema()

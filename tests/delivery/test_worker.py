@@ -22,9 +22,11 @@ import pytest
 from sqlalchemy import select
 
 from sendwell.app import App, open_app
+from sendwell.audience.addresses import normalize
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.subscribers import add_subscribers
+from sendwell.audience.suppressions import is_suppressed
 from sendwell.campaigns.service import (
     campaign_status,
     create_campaign,
@@ -82,6 +84,23 @@ def _world(*, greylist_seconds: int | None = None) -> SandboxConfig:
     )
 
 
+FAST_SHAPING = """
+[default]
+connection_limit = 10
+max_message_rate = "100000/s"
+max_connection_rate = "10000/s"
+max_deliveries_per_connection = 100
+[source_default]
+max_message_rate = "100000/s"
+"""
+
+
+def _fast_shaping(tmp_path: Path) -> Path:
+    path = tmp_path / "shaping.toml"
+    path.write_text(FAST_SHAPING)
+    return path
+
+
 async def _with_world(
     tmp_path: Path,
     world: SandboxConfig,
@@ -100,6 +119,7 @@ async def _with_world(
             smtp_port=sandbox.smtp_port,
             helo_name="sendwell-test.localhost",
             secret_key="test-key",
+            shaping_file=str(_fast_shaping(tmp_path)),
         )
         app = open_app(settings, clock=clock, create=True)
         try:
@@ -200,7 +220,13 @@ def test_unknown_mailboxes_bounce_with_the_reply_stored(tmp_path: Path) -> None:
         with app.engine.connect() as conn:
             kinds = Counter(r.kind for r in conn.execute(select(events.c.kind)))
             assert campaign_status(conn, campaign_id).state == "finished"
-        assert kinds == {"delivered": 1, "bounced": 2}
+        assert kinds["delivered"] == 1 and kinds["bounced"] == 2
+        # The session bounce went through the feedback policy: a hard bounce suppresses.
+        assert kinds["bounce_hard"] == 2
+        with app.engine.connect() as conn:
+            for address in emails[1:]:
+                assert is_suppressed(conn, normalize(address).hash, now=clock.now())
+            assert not is_suppressed(conn, normalize(emails[0]).hash, now=clock.now())
         assert [r["rcpt"] for r in _record(tmp_path)] == ["ann@beta.sandbox"]
 
     asyncio.run(_with_world(tmp_path, _world(), None, body))

@@ -1,22 +1,28 @@
-"""``sendwell worker``: run a delivery worker until interrupted."""
+"""``sendwell worker``: run delivery workers until interrupted.
+
+With ``--processes N`` (or the ``worker_processes`` setting) the command supervises N
+worker processes — building and signing messages is CPU-bound, so one process per core
+uses the machine. Each child is an ordinary ``sendwell worker`` sharing the database queue
+(and Redis limits, when configured). SIGINT/SIGTERM stop every child cleanly; their
+unfinished rows go back to the queue.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
+import sys
 
 import typer
 
 from sendwell.cli import context
 from sendwell.cli.context import err
+from sendwell.errors import ConfigError
 
 
-def worker(
-    drain: bool = typer.Option(
-        False, "--drain", help="Exit once nothing is due instead of waiting for more work."
-    ),
-) -> None:
-    """Deliver queued messages: lease outbox rows, send over SMTP, record outcomes."""
+def _run_one(drain: bool) -> None:
     settings = context.settings()
     context.setup_logging(settings.log_level)
     with context.opened(config=settings) as a:
@@ -33,7 +39,44 @@ def worker(
             await w.run(stop=stop)
 
         asyncio.run(main())
-    err.print(f"worker stopped: {w.attempts} attempts, {w.delivered} delivered")
+    err.print(f"worker {os.getpid()} stopped: {w.attempts} attempts, {w.delivered} delivered")
+
+
+def _supervise(processes: int, drain: bool) -> int:
+    args = [sys.executable, "-m", "sendwell", "worker", "--processes", "1"]
+    if drain:
+        args.append("--drain")
+    children = [subprocess.Popen(args) for _ in range(processes)]  # noqa: S603
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    codes = [child.wait() for child in children]
+    return max((c for c in codes if c > 0), default=0)
+
+
+def worker(
+    drain: bool = typer.Option(
+        False, "--drain", help="Exit once nothing is due instead of waiting for more work."
+    ),
+    processes: int = typer.Option(
+        0, "--processes", help="Worker processes to run; 0 means the worker_processes setting."
+    ),
+) -> None:
+    """Deliver queued messages: lease outbox rows, send over SMTP, record outcomes."""
+    count = processes or context.settings().worker_processes
+    if count < 1:
+        raise ConfigError("worker_processes must be at least 1")
+    if count == 1:
+        _run_one(drain)
+        return
+    code = _supervise(count, drain)
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -117,7 +117,8 @@ class OutboxStore:
                         "b_owner": owner,
                         "status": None,
                         "attempts": job.attempts,
-                        "next_attempt_at": None,
+                        # Handed back unattempted: due again now, or later when paced.
+                        "next_attempt_at": o.next_attempt_at,
                         "first_attempt_at": job.first_attempt_at,
                         "mx_host": None,
                         "last_code": None,
@@ -192,11 +193,17 @@ class OutboxStore:
                 )
             ).scalar()
 
-    def running_campaigns(self) -> set[int]:
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def running_campaigns(self) -> dict[int, str]:
+        """Running campaigns and the source pool each sends from."""
         with self._engine.connect() as conn:
-            return set(
-                conn.execute(select(campaigns.c.id).where(campaigns.c.state == "running")).scalars()
+            rows = conn.execute(
+                select(campaigns.c.id, campaigns.c.pool).where(campaigns.c.state == "running")
             )
+            return {r.id: r.pool for r in rows}
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

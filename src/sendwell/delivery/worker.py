@@ -1,26 +1,30 @@
-"""The delivery worker: leases outbox rows and delivers them over reused SMTP sessions.
+"""The delivery worker: leases outbox rows and delivers them, paced per (source, site).
 
 Flow inside one worker process (one asyncio event loop)::
 
-    lease batch ─► build messages (thread) ─► resolve MX (cached) ─► site queue
-                                                                    │ up to N sessions
-                                                                    ▼ per site
-                                        outcome buffer ◄── SMTP send (one rcpt / txn)
-                                              │ every 0.2 s or 200 outcomes
-                                              ▼
-                                   outbox rows + events (one transaction)
+    scheduled queue (outbox rows) ──lease──► build messages (thread) ──► resolve MX (cached)
+        ▲                                                                    │
+        │ overflow / suspension: rows handed back with a later next_attempt_at ▼
+        └──────────────────────────────────── ready queue per (source, site)
+                                               │ sessions ≤ connection limit (leases)
+                                               │ messages ≤ site rate and source rate (GCRA)
+                                               ▼
+                              SMTP send (one rcpt / transaction, sessions reused)
+                                               │ reply
+                   automation rules ◄──────────┤
+                                               ▼
+                        outcome buffer ──every 0.1 s or 200──► outbox rows + events
 
-A *site* is the set of MX hosts a domain resolves to, so every domain hosted by one
-provider shares one queue and one connection limit. Sessions to a site are opened on
-demand up to ``site_connection_limit`` and reused for up to
-``max_deliveries_per_connection`` messages.
+Sources come from the campaign's pool in the shaping file (weighted choice); limits are the
+shaping file's, layered default ← provider ← source override ← warm-up day, then narrowed
+by active automation actions. Throttle and connection state lives in a
+:class:`~sendwell.delivery.throttle.Throttles` — in process by default, in Redis when
+several workers share the limits.
 
 Outcomes: a 2xx after DATA → ``delivered``; a 5xx → ``bounced`` (never retried); a 4xx, a
-dropped connection or a timeout → ``deferred`` with the next attempt computed by
-:mod:`sendwell.delivery.retry`, or ``expired`` past the maximum age.
-
-Limits: rate shaping, warm-up and automation rules are not applied here yet; the only
-pacing is the per-site connection limit.
+dropped connection or a timeout → ``deferred`` with the next attempt from
+:mod:`sendwell.delivery.retry`, or ``expired`` past the maximum age. A row is marked
+delivered only after the 250 reply, and only by the worker still holding its lease.
 """
 
 from __future__ import annotations
@@ -29,32 +33,38 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 from sendwell.clock import Clock
-from sendwell.delivery.jobs import (
-    BuildFailure,
-    MessageBuilder,
-    OutboxJob,
-    Outcome,
-    OutcomeKind,
-    PreparedMessage,
-)
+from sendwell.delivery import engine_state
+from sendwell.delivery.automation import ActionBoard, Shape
+from sendwell.delivery.jobs import BuildFailure, MessageBuilder, OutboxJob, Outcome, OutcomeKind
 from sendwell.delivery.mx import MxResolver, MxRoute
 from sendwell.delivery.outbox import OutboxStore
+from sendwell.delivery.ready import Item, ReadyQueue, overflow_schedule
 from sendwell.delivery.retry import RetryPolicy, next_attempt_at
+from sendwell.delivery.shaping import Shaping, Source
 from sendwell.delivery.smtp import SmtpConnection
+from sendwell.delivery.throttle import LocalThrottles, Throttles
 from sendwell.errors import DeliveryError, PermanentFailure, TemporaryFailure
 
 log = logging.getLogger("sendwell.delivery")
 attempt_log = logging.getLogger("sendwell.delivery.attempt")
 
 FLUSH_EVERY = 200
-FLUSH_SECONDS = 0.2
+FLUSH_SECONDS = 0.1
 SHUTDOWN_GRACE_SECONDS = 2.0
+SNAPSHOT_SECONDS = 2.0
+WARMUP_REFRESH_SECONDS = 60.0
+# A session waits inline for a throttle up to this long; longer waits hand the queue back
+# to the scheduled queue instead of holding rows and a connection idle.
+MAX_INLINE_WAIT = 2.0
+SLOT_RETRY_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,28 +75,11 @@ class WorkerConfig:
     helo_name: str = "localhost"
     batch_size: int = 500
     concurrency: int = 100
-    site_connection_limit: int = 10
-    max_deliveries_per_connection: int = 100
     lease_seconds: float = 300.0
     smtp_timeout: float = 30.0
     poll_seconds: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    local_addr: str | None = None
     owner: str = field(default_factory=lambda: f"w-{uuid.uuid4().hex[:12]}")
-
-
-@dataclass
-class _Item:
-    job: OutboxJob
-    message: PreparedMessage
-
-
-@dataclass
-class _Site:
-    key: str
-    route: MxRoute
-    queue: deque[_Item] = field(default_factory=deque)
-    sessions: int = 0
 
 
 class Worker:
@@ -100,25 +93,39 @@ class Worker:
         builder: MessageBuilder,
         resolver: MxResolver,
         clock: Clock,
-        after_record: Callable[[], None] | None = None,
+        shaping: Shaping,
+        throttles: Throttles | None = None,
+        board: ActionBoard | None = None,
+        timer: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        after_record: Callable[[Sequence[Outcome]], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
+        self.shaping = shaping
+        self.board = board or ActionBoard()
         self._store = store
         self._builder = builder
         self._resolver = resolver
         self._clock = clock
+        # Throttles and automation run on ``timer`` (seconds) and wait with ``sleep``; both
+        # are injected so tests can run minutes of pacing in milliseconds.
+        self._timer = timer
+        self._sleep = sleep
+        self._throttles: Throttles = throttles or LocalThrottles()
         self._after_record = after_record
         self._rng = rng or random.Random()
         self._pending: dict[int, OutboxJob] = {}
-        self._sites: dict[str, _Site] = {}
+        self._ready: dict[str, ReadyQueue] = {}
         self._outcomes: list[Outcome] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._active: set[int] = set()
+        self._campaigns: dict[int, str] = {}  # running campaign id -> pool
+        self._warmup: dict[str, int] = {}
+        self._sent_sources: set[str] = set()
         self._sessions = 0
-        self._session_slot: asyncio.Condition | None = None
-        self._progress: asyncio.Event | None = None
-        self._flush_lock: asyncio.Lock | None = None
+        self._slot = asyncio.Condition()
+        self._progress = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self.delivered = 0
         self.attempts = 0
 
@@ -139,18 +146,27 @@ class Worker:
     async def _loop(
         self, *, stop: asyncio.Event | None, until_idle: bool, until: Callable[[], bool] | None
     ) -> None:
-        self._session_slot = asyncio.Condition()
+        cfg = self.config
+        self._slot = asyncio.Condition()
         self._progress = asyncio.Event()
         self._flush_lock = asyncio.Lock()
-        cfg = self.config
-        last_renew = self._clock.now()
+        engine = self._store.engine
+        self._warmup = await asyncio.to_thread(engine_state.warmup_days, engine)
+        last_renew = last_snapshot = last_warmup = self._timer()
         try:
             while not (stop is not None and stop.is_set()):
-                self._active = await asyncio.to_thread(self._store.running_campaigns)
+                self._campaigns = await asyncio.to_thread(self._store.running_campaigns)
                 leased = 0
                 if len(self._pending) <= cfg.batch_size // 2:
                     leased = await self._lease_and_dispatch(cfg.batch_size - len(self._pending))
                 await self._flush()
+                now = self._timer()
+                if now - last_snapshot >= SNAPSHOT_SECONDS:
+                    await self._snapshot()
+                    last_snapshot = now
+                if now - last_warmup >= WARMUP_REFRESH_SECONDS:
+                    self._warmup = await asyncio.to_thread(engine_state.warmup_days, engine)
+                    last_warmup = now
                 if not self._pending and leased == 0:
                     if until_idle:
                         return
@@ -161,14 +177,13 @@ class Worker:
                 self._progress.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._progress.wait(), FLUSH_SECONDS)
-                now = self._clock.now()
-                if (now - last_renew).total_seconds() > cfg.lease_seconds / 3:
+                if now - last_renew > cfg.lease_seconds / 3:
                     await asyncio.to_thread(
                         self._store.renew,
                         cfg.owner,
                         list(self._pending),
                         lease_seconds=cfg.lease_seconds,
-                        now=now,
+                        now=self._clock.now(),
                     )
                     last_renew = now
         finally:
@@ -189,29 +204,40 @@ class Worker:
 
     async def _lease_and_dispatch(self, limit: int) -> int:
         cfg = self.config
-        now = self._clock.now()
         jobs = await asyncio.to_thread(
-            self._store.lease, cfg.owner, limit=limit, lease_seconds=cfg.lease_seconds, now=now
+            self._store.lease,
+            cfg.owner,
+            limit=limit,
+            lease_seconds=cfg.lease_seconds,
+            now=self._clock.now(),
         )
         if not jobs:
             return 0
         for job in jobs:
             self._pending[job.id] = job
         built = await asyncio.to_thread(self._builder.build, jobs)
-        by_domain: dict[str, list[_Item]] = {}
+        groups: dict[tuple[str, str], tuple[Source, list[Item]]] = {}
         for job, message in zip(jobs, built, strict=True):
             if isinstance(message, BuildFailure):
                 self._finish(
                     Outcome(job=job, kind="failed", at=self._clock.now(), reply=message.reason)
                 )
-            else:
-                by_domain.setdefault(job.domain, []).append(_Item(job, message))
-        for domain, items in by_domain.items():
-            self._spawn(self._route(domain, items))
+                continue
+            source = self._choose_source(self._campaigns.get(job.campaign_id, "default"))
+            group = groups.setdefault((job.domain, source.name), (source, []))
+            group[1].append(Item(job, message))
+        for (domain, _), (source, items) in groups.items():
+            self._spawn(self._route(domain, source, items))
         return len(jobs)
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+    def _choose_source(self, pool: str) -> Source:
+        sources = self.shaping.pool(pool)
+        if len(sources) == 1:
+            return sources[0]
+        return self._rng.choices(sources, weights=[s.weight for s in sources])[0]
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
@@ -220,85 +246,206 @@ class Worker:
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
 
-    async def _route(self, domain: str, items: list[_Item]) -> None:
+    async def _route(self, domain: str, source: Source, items: list[Item]) -> None:
         try:
             route = await self._resolver.resolve(domain)
         except DeliveryError as exc:
             for item in items:
-                self._fail(item.job, exc, mx_host=None)
+                self._fail(item.job, exc, mx_host=None, ready=None)
             return
-        site = self._sites.get(route.site)
-        if site is None:
-            site = self._sites[route.site] = _Site(key=route.site, route=route)
-        site.route = route
-        site.queue.extend(items)
-        want = min(len(site.queue), self.config.site_connection_limit) - site.sessions
+        ready = self._ready_queue(source, route)
+        ready.items.extend(items)
+        self._pace(ready)
+
+    def _ready_queue(self, source: Source, route: MxRoute) -> ReadyQueue:
+        key = f"{source.name}|{route.site}"
+        ready = self._ready.get(key)
+        hosts = [h.name for h in route.hosts]
+        limits = self.shaping.site_limits(hosts, source, self._warmup.get(source.name))
+        if ready is None:
+            ready = self._ready[key] = ReadyQueue(source=source, route=route, limits=limits)
+        ready.route = route
+        ready.limits = limits
+        return ready
+
+    def _shape(self, ready: ReadyQueue) -> Shape:
+        return self.board.shape(
+            site_scope=ready.site_scope,
+            source_scope=ready.source_scope,
+            base=ready.limits.limits,
+            now=self._timer(),
+        )
+
+    def _pace(self, ready: ReadyQueue) -> None:
+        """Hand back what the queue cannot send soon; start sessions for the rest."""
+        now = self._timer()
+        shape = self._shape(ready)
+        if shape.suspended(now):
+            assert shape.suspended_until is not None
+            self._hand_back(ready, [shape.suspended_until - now] * len(ready.items))
+            return
+        rates = [r.per_second for r in (shape.max_message_rate, ready.limits.source_rate) if r]
+        delays = overflow_schedule(
+            len(ready.items),
+            rate_per_second=min(rates, default=None),
+            connections=shape.connection_limit,
+        )
+        if delays:
+            self._hand_back(ready, delays, from_end=True)
+        want = min(len(ready.items), shape.connection_limit) - ready.sessions
         for _ in range(max(0, want)):
-            site.sessions += 1
-            self._spawn(self._session(site))
+            ready.sessions += 1
+            self._spawn(self._session(ready))
+
+    def _hand_back(self, ready: ReadyQueue, delays: list[float], *, from_end: bool = False) -> None:
+        """Return items to the scheduled queue, each due after its delay."""
+        now = self._clock.now()
+        count = len(delays)
+        if from_end:
+            taken = [ready.items.pop() for _ in range(count)][::-1]
+        else:
+            taken = [ready.items.popleft() for _ in range(count)]
+        for item, delay in zip(taken, delays, strict=True):
+            self._finish(
+                Outcome(
+                    job=item.job,
+                    kind="released",
+                    at=now,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                )
+            )
 
     # -- one SMTP session ---------------------------------------------------------------
 
-    async def _session(self, site: _Site) -> None:
-        assert self._session_slot is not None
+    async def _session(self, ready: ReadyQueue) -> None:
+        lease = uuid.uuid4().hex
+        conn_key = f"conn:{ready.key}"
         conn: SmtpConnection | None = None
         host = ""
+        holding = False
         try:
-            async with self._session_slot:
-                await self._session_slot.wait_for(lambda: self._sessions < self.config.concurrency)
+            async with self._slot:
+                await self._slot.wait_for(lambda: self._sessions < self.config.concurrency)
                 self._sessions += 1
-            while site.queue:
-                if (
-                    conn is None
-                    or not conn.is_usable
-                    or (conn.messages_sent >= self.config.max_deliveries_per_connection)
-                ):
-                    if conn is not None:
-                        await conn.close()
-                        conn = None
+            while ready.items:
+                now = self._timer()
+                shape = self._shape(ready)
+                if shape.suspended(now):
+                    assert shape.suspended_until is not None
+                    self._hand_back(ready, [shape.suspended_until - now] * len(ready.items))
+                    break
+                if ready.sessions > shape.connection_limit and ready.items:
+                    break  # automation cut the connection limit: this session steps aside
+                if conn is None:
+                    holding = await self._throttles.acquire_connection(
+                        conn_key,
+                        shape.connection_limit,
+                        lease,
+                        now,
+                        ttl=self.config.smtp_timeout * 4,
+                    )
+                    if not holding:
+                        if ready.sessions > 1:
+                            break  # this worker's other sessions carry on
+                        # Every slot is held elsewhere (other workers): wait for one rather
+                        # than spinning up new sessions that would fail the same way.
+                        await self._sleep(SLOT_RETRY_SECONDS)
+                        continue
+                    wait = await self._take(
+                        f"connrate:{ready.key}", ready.limits.limits.max_connection_rate, now
+                    )
+                    if wait > 0:
+                        if not await self._wait_or_hand_back(ready, wait):
+                            break
+                        continue
                     try:
-                        conn, host = await self._connect(site.route)
+                        conn, host = await self._connect(ready)
                     except DeliveryError as exc:
-                        if site.sessions == 1:
+                        if ready.sessions == 1:
                             # Nobody else is getting through to this site: defer its backlog.
-                            while site.queue:
-                                self._fail(site.queue.popleft().job, exc, mx_host=None)
-                        return
-                item = site.queue.popleft()
-                job = item.job
-                if job.campaign_id not in self._active:
-                    self._finish(Outcome(job=job, kind="released", at=self._clock.now()))
-                    continue
-                msg = item.message
-                try:
-                    reply = await conn.send(
-                        msg.mail_from, msg.rcpt, msg.data, smtputf8=msg.smtputf8
+                            while ready.items:
+                                self._fail(
+                                    ready.items.popleft().job, exc, mx_host=None, ready=ready
+                                )
+                        break
+                wait = await self._take(f"msg:{ready.key}", shape.max_message_rate, now)
+                if wait == 0:
+                    wait = await self._take(
+                        f"src:{ready.source.name}", ready.limits.source_rate, now
                     )
-                except DeliveryError as exc:
-                    self._fail(job, exc, mx_host=host)
+                if wait > 0:
+                    if not await self._wait_or_hand_back(ready, wait):
+                        break
                     continue
-                self.delivered += 1
-                self._finish(
-                    Outcome(
-                        job=job,
-                        kind="delivered",
-                        at=self._clock.now(),
-                        code=reply.code,
-                        reply=str(reply),
-                        mx_host=host,
+                item = ready.items.popleft()
+                if item.job.campaign_id not in self._campaigns:
+                    self._finish(Outcome(job=item.job, kind="released", at=self._clock.now()))
+                    continue
+                await self._send(ready, conn, host, item)
+                if not conn.is_usable or (
+                    conn.messages_sent >= (ready.limits.limits.max_deliveries_per_connection or 1)
+                ):
+                    await conn.close()
+                    conn = None
+                else:
+                    await self._throttles.renew_connection(
+                        conn_key, lease, self._timer(), ttl=self.config.smtp_timeout * 4
                     )
-                )
         finally:
-            site.sessions -= 1
+            ready.sessions -= 1
             if conn is not None:
                 await conn.close()
-            async with self._session_slot:
+            if holding:
+                await self._throttles.release_connection(conn_key, lease)
+            async with self._slot:
                 self._sessions = max(0, self._sessions - 1)
-                self._session_slot.notify_all()
+                self._slot.notify_all()
+            if ready.items and ready.sessions == 0:
+                self._pace(ready)  # items arrived after the last session decided to stop
 
-    async def _connect(self, route: MxRoute) -> tuple[SmtpConnection, str]:
+    async def _take(self, key: str, rate: Any, now: float) -> float:
+        if rate is None:
+            return 0.0
+        return await self._throttles.take(key, rate, now)
+
+    async def _wait_or_hand_back(self, ready: ReadyQueue, wait: float) -> bool:
+        """Wait briefly for a throttle, or return the queue to the scheduled queue."""
+        if wait <= MAX_INLINE_WAIT:
+            await self._sleep(wait)
+            return True
+        shape = self._shape(ready)
+        rates = [r.per_second for r in (shape.max_message_rate, ready.limits.source_rate) if r]
+        per_second = min(rates, default=1.0 / wait)
+        self._hand_back(ready, [wait + k / per_second for k in range(len(ready.items))])
+        return False
+
+    async def _send(self, ready: ReadyQueue, conn: SmtpConnection, host: str, item: Item) -> None:
+        job, msg = item.job, item.message
+        try:
+            reply = await conn.send(msg.mail_from, msg.rcpt, msg.data, smtputf8=msg.smtputf8)
+        except DeliveryError as exc:
+            self._fail(job, exc, mx_host=host, ready=ready)
+            return
+        now = self._timer()
+        ready.note(ready.sent, now)
+        self._sent_sources.add(ready.source.name)
+        self.delivered += 1
+        self._finish(
+            Outcome(
+                job=job,
+                kind="delivered",
+                at=self._clock.now(),
+                code=reply.code,
+                reply=str(reply),
+                mx_host=host,
+            )
+        )
+
+    async def _connect(self, ready: ReadyQueue) -> tuple[SmtpConnection, str]:
         """Open a session to the most preferred MX host that answers."""
         cfg = self.config
+        route = ready.route
+        tls = ready.limits.limits.tls or "opportunistic"
         last: DeliveryError = TemporaryFailure(0, f"no usable MX host for {route.domain}")
         for mx in route.hosts:
             for address in mx.addresses:
@@ -307,29 +454,51 @@ class Worker:
                         address,
                         cfg.smtp_port,
                         helo_name=cfg.helo_name,
-                        local_addr=cfg.local_addr,
+                        local_addr=ready.source.address,
                         timeout=cfg.smtp_timeout,
                         server_hostname=mx.name,
+                        starttls=tls,
                     )
-                except PermanentFailure as exc:
+                except DeliveryError as exc:
                     last = exc
-                    continue
-                except TemporaryFailure as exc:
-                    last = exc
+                    self._observe(ready, exc)
                     continue
                 return conn, mx.name
         raise last
 
     # -- outcomes -----------------------------------------------------------------------
 
-    def _fail(self, job: OutboxJob, exc: DeliveryError, *, mx_host: str | None) -> None:
+    def _observe(self, ready: ReadyQueue, exc: DeliveryError) -> None:
+        """Let automation rules see a real reply from the remote server."""
+        if not exc.code:
+            return  # our own failure (timeout, refused connection): never a rule's trigger
+        action = self.board.observe(
+            site_scope=ready.site_scope,
+            source_scope=ready.source_scope,
+            reply=str(exc),
+            rules=ready.limits.automation,
+            now=self._timer(),
+            normal_connections=ready.limits.limits.connection_limit or 1,
+        )
+        if action is not None:
+            log.warning(
+                "automation: %s on %s after %r", action.describe(self._timer()), ready.key, str(exc)
+            )
+
+    def _fail(
+        self, job: OutboxJob, exc: DeliveryError, *, mx_host: str | None, ready: ReadyQueue | None
+    ) -> None:
         now = self._clock.now()
         code = exc.code or None
+        if ready is not None:
+            self._observe(ready, exc)
         if isinstance(exc, PermanentFailure):
             self._finish(
                 Outcome(job=job, kind="bounced", at=now, code=code, reply=str(exc), mx_host=mx_host)
             )
             return
+        if ready is not None:
+            ready.note(ready.deferred, self._timer())
         when = next_attempt_at(
             policy=self.config.retry,
             attempts=job.attempts + 1,
@@ -366,20 +535,62 @@ class Worker:
                 outcome.code or "-",
                 outcome.reply or "",
             )
-        if self._progress is not None and (
-            len(self._outcomes) >= FLUSH_EVERY or len(self._pending) <= self.config.batch_size // 2
-        ):
+        if len(self._outcomes) >= FLUSH_EVERY or len(self._pending) <= self.config.batch_size // 2:
             self._progress.set()
 
     async def _flush(self) -> None:
-        assert self._flush_lock is not None
         async with self._flush_lock:
             if not self._outcomes:
                 return
             batch, self._outcomes = self._outcomes, []
             await asyncio.to_thread(self._store.record, self.config.owner, batch)
+            if self._sent_sources:
+                sources, self._sent_sources = self._sent_sources, set()
+                days = await asyncio.to_thread(
+                    engine_state.note_sending_day,
+                    self._store.engine,
+                    sources,
+                    self._clock.now().date(),
+                )
+                self._warmup.update(days)
             if self._after_record is not None:
-                await asyncio.to_thread(self._after_record)
+                await asyncio.to_thread(self._after_record, batch)
+
+    async def _snapshot(self) -> None:
+        now = self._timer()
+        at = self._clock.now()
+        snaps = []
+        for ready in list(self._ready.values()):
+            shape = self._shape(ready)
+            while ready.sent and ready.sent[0] < now - 60:
+                ready.sent.popleft()
+            while ready.deferred and ready.deferred[0] < now - 60:
+                ready.deferred.popleft()
+            if not (ready.items or ready.sessions or ready.sent or ready.deferred):
+                continue
+            actions = [a.describe(now) for scope in (ready.site_scope, ready.source_scope)
+                       for a in self.board.active(scope, now)]  # fmt: skip
+            snaps.append(
+                engine_state.SiteSnapshot(
+                    worker=self.config.owner,
+                    source=ready.source.name,
+                    site=ready.route.site,
+                    provider=ready.limits.provider,
+                    queued=len(ready.items),
+                    sessions=ready.sessions,
+                    sent_1m=len(ready.sent),
+                    deferred_1m=len(ready.deferred),
+                    rate_limit=shape.max_message_rate.per_second
+                    if shape.max_message_rate
+                    else None,
+                    connection_limit=shape.connection_limit,
+                    actions="; ".join(actions),
+                    updated_at=at,
+                )
+            )
+        await asyncio.to_thread(
+            engine_state.write_snapshots, self._store.engine, self.config.owner, snaps
+        )
 
     async def _shutdown(self) -> None:
         """Stop sessions and hand every row not finished back to the queue."""
@@ -393,5 +604,9 @@ class Worker:
         now = self._clock.now()
         for job in list(self._pending.values()):
             self._finish(Outcome(job=job, kind="released", at=now))
-        self._sites.clear()
+        self._ready.clear()
         await self._flush()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(
+                engine_state.write_snapshots, self._store.engine, self.config.owner, []
+            )

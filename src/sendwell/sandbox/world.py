@@ -98,6 +98,7 @@ class Sandbox:
         self._mx: list[MxServer] = []
         self._record: RecordWriter | None = None
         self._smtp_port: int | None = None
+        self._states: list[ProviderState] = []
 
     @property
     def dns_address(self) -> tuple[str, int]:
@@ -122,6 +123,10 @@ class Sandbox:
     def messages(self) -> list[ReceivedMessage]:
         """Accepted (message, recipient) pairs, oldest first (only with keep_messages)."""
         return self._messages
+
+    def open_sessions(self) -> int:
+        """SMTP sessions open right now, across every provider."""
+        return sum(state.sessions_open for state in self._states)
 
     def domains(self) -> dict[str, str]:
         """Recipient domain -> provider name."""
@@ -150,8 +155,10 @@ class Sandbox:
         for attempt in range(attempts):
             port = wanted
             try:
+                self._states = []
                 for provider in self.config.providers:
                     state = ProviderState(provider, self.now)
+                    self._states.append(state)
                     for host in provider.mx_hosts:
                         server = MxServer(
                             provider,

@@ -111,6 +111,8 @@ campaigns = Table(
     Column("text_template", Text, nullable=True),
     # draft | running | paused | cancelled | finished
     Column("state", String(20), nullable=False, default="draft"),
+    # The pool of sending sources (shaping file) this campaign goes out from.
+    Column("pool", String(100), nullable=False, server_default="default"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),

@@ -1,0 +1,74 @@
+"""Ready queues: the messages a worker holds for one (source, site), and their pacing.
+
+The scheduled queue (outbox rows in the database) feeds ready queues in memory. A ready
+queue should only hold what it can send soon: when a site is throttled to 100 messages an
+hour, holding 500 leased rows for it would starve every other destination of the worker's
+capacity and keep leases alive for hours. :func:`overflow_schedule` says which items to
+hand back to the scheduled queue, and when each should come back.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from sendwell.delivery.jobs import OutboxJob, PreparedMessage
+from sendwell.delivery.mx import MxRoute
+from sendwell.delivery.shaping import SiteLimits, Source
+
+# How far ahead a ready queue may hold work, in seconds of sending at its current rate.
+HORIZON_SECONDS = 60.0
+
+
+@dataclass
+class Item:
+    job: OutboxJob
+    message: PreparedMessage
+
+
+@dataclass
+class ReadyQueue:
+    source: Source
+    route: MxRoute
+    limits: SiteLimits
+    items: deque[Item] = field(default_factory=deque)
+    sessions: int = 0
+    sent: deque[float] = field(default_factory=deque)  # send times, last minute
+    deferred: deque[float] = field(default_factory=deque)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source.name}|{self.route.site}"
+
+    @property
+    def site_scope(self) -> str:
+        return f"site:{self.key}"
+
+    @property
+    def source_scope(self) -> str:
+        return f"source:{self.source.name}"
+
+    def note(self, times: deque[float], now: float) -> None:
+        times.append(now)
+        while times and times[0] < now - 60:
+            times.popleft()
+
+
+def overflow_schedule(
+    queued: int,
+    *,
+    rate_per_second: float | None,
+    connections: int,
+    horizon: float = HORIZON_SECONDS,
+) -> list[float]:
+    """Delays (seconds from now) for the items beyond what the queue can send soon.
+
+    Returns one delay per overflowing item, in queue order: the first ``keep`` items stay,
+    item ``keep + k`` comes back when, at ``rate``, its turn would come.
+    """
+    if rate_per_second is None:
+        return []
+    keep = max(connections, int(rate_per_second * horizon) + 1)
+    if queued <= keep:
+        return []
+    return [(keep + k) / rate_per_second for k in range(queued - keep)]
