@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: demo test test-fast lint bench install clean
+.PHONY: demo test test-fast lint bench install system-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sendwell needs Python >= 3.11"'
@@ -18,12 +18,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Debian packages for the independent verifiers and real MTAs the tests use.
+system-deps:
+	./scripts/system-deps.sh
+
 ## Run the main job: a real campaign to the simulated internet (add ARGS="--recipients 500 --exit").
 demo: $(STAMP)
 	$(BIN)/sendwell demo $(ARGS)
 
 ## The whole test suite (PostgreSQL tests run when a server answers on 127.0.0.1:5432).
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 $(ARGS)
 
 ## The fast part, in seconds: everything but whole-campaign runs.
@@ -35,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b $(ARGS) || exit 1; done
 
 clean:

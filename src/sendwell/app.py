@@ -6,26 +6,37 @@ only the values it needs. Nothing below this module knows about settings.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import secrets
 import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from sendwell.campaigns.builder import CampaignMessageBuilder
+from sendwell.campaigns.sender import SenderDefaults
 from sendwell.campaigns.service import finish_if_done
 from sendwell.clock import Clock, SystemClock
 from sendwell.config import Settings
+from sendwell.delivery.jobs import Outcome
 from sendwell.delivery.mx import MxResolver
 from sendwell.delivery.outbox import OutboxStore
 from sendwell.delivery.retry import RetryPolicy
+from sendwell.delivery.shaping import Shaping, load_shaping
+from sendwell.delivery.throttle import LocalThrottles, Throttles
+from sendwell.delivery.throttle_redis import RedisThrottles
 from sendwell.delivery.worker import Worker, WorkerConfig
 from sendwell.errors import ConfigError
+from sendwell.feedback.apply import record_session_bounce
+from sendwell.feedback.policy import FeedbackPolicy
 from sendwell.store.engine import create_db_engine
 from sendwell.store.migrate import upgrade
+from sendwell.verify.verdict import Policy
 
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 
@@ -69,8 +80,6 @@ class App:
             helo_name=self.helo_name(),
             batch_size=s.worker_batch_size,
             concurrency=s.worker_concurrency,
-            site_connection_limit=s.site_connection_limit,
-            max_deliveries_per_connection=s.max_deliveries_per_connection,
             lease_seconds=s.lease_seconds,
             smtp_timeout=s.smtp_timeout,
             poll_seconds=s.poll_seconds,
@@ -86,6 +95,37 @@ class App:
             config = replace(config, **overrides)  # type: ignore[arg-type]
         return config
 
+    def sender_defaults(self) -> SenderDefaults:
+        """Sender identity and frequency cap for campaigns that set none of their own."""
+        s = self.settings
+        return SenderDefaults(
+            organization=s.sender_organization,
+            postal_address=s.sender_postal_address,
+            frequency_cap_count=s.frequency_cap_count,
+            frequency_cap_days=s.frequency_cap_days,
+        )
+
+    def feedback_policy(self) -> FeedbackPolicy:
+        """Soft-bounce window and circuit-breaker thresholds."""
+        return FeedbackPolicy.from_settings(self.settings)
+
+    def verify_policy(self) -> Policy:
+        """Which verification results keep an address out of campaigns."""
+        s = self.settings
+        return Policy.from_text(s.verify_exclude_verdicts, s.verify_exclude_reasons)
+
+    def shaping(self) -> Shaping:
+        """The traffic shaping file in force (the shipped one unless configured)."""
+        path = self.settings.shaping_file
+        return load_shaping(Path(path) if path else None)
+
+    def throttles(self) -> Throttles:
+        """Shared throttles in Redis when configured, else in this process."""
+        url = self.settings.redis_url.reveal()
+        if not url:
+            return LocalThrottles()
+        return RedisThrottles(url, namespace=self.settings.redis_namespace)
+
     def resolver(self) -> MxResolver:
         return MxResolver(
             self.settings.dns_nameserver(),
@@ -93,23 +133,48 @@ class App:
             timeout=min(self.settings.smtp_timeout, 5.0),
         )
 
-    def worker(self, *, rng: random.Random | None = None, **overrides: object) -> Worker:
-        def finish() -> None:
+    def worker(
+        self,
+        *,
+        rng: random.Random | None = None,
+        timer: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **overrides: object,
+    ) -> Worker:
+        policy = self.feedback_policy()
+
+        def after_record(outcomes: Sequence[Outcome]) -> None:
+            # A 5xx during our own SMTP session is a bounce like any DSN: classify it and
+            # apply the same policy (suppression, circuit breakers). Then mark campaigns
+            # whose every row is final as finished.
+            now = self.clock.now()
             with self.engine.begin() as conn:
-                finish_if_done(conn, now=self.clock.now())
+                for o in outcomes:
+                    if o.kind == "bounced":
+                        record_session_bounce(
+                            conn, o.job.id, o.code or 0, o.reply or "", now=now, policy=policy
+                        )
+                finish_if_done(conn, now=now)
 
         return Worker(
             self.worker_config(**overrides),
+            shaping=self.shaping(),
+            throttles=self.throttles(),
+            timer=timer,
+            sleep=sleep,
             store=OutboxStore(self.engine),
             builder=CampaignMessageBuilder(
                 self.engine,
                 clock=self.clock,
                 secret_key=self.secret_key(),
                 bounce_domain=self.settings.bounce_domain,
+                public_url=self.settings.public_url,
+                feedback_sender=self.settings.feedback_id_sender,
+                sender_defaults=self.sender_defaults(),
             ),
             resolver=self.resolver(),
             clock=self.clock,
-            after_record=finish,
+            after_record=after_record,
             rng=rng,
         )
 

@@ -107,14 +107,6 @@ class Settings:
     worker_concurrency: int = setting(
         100, "Most SMTP sessions one worker keeps open at once, across all destinations."
     )
-    site_connection_limit: int = setting(
-        10,
-        "Most simultaneous SMTP sessions to one destination site (a set of domains sharing "
-        "MX hosts), the field's conservative default.",
-    )
-    max_deliveries_per_connection: int = setting(
-        100, "Messages sent over one SMTP session before it is closed and a new one opened."
-    )
     lease_seconds: int = setting(
         300,
         "How long leased outbox rows stay reserved for a worker; a crashed worker's rows "
@@ -134,12 +126,169 @@ class Settings:
     log_level: str = setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
 
     # -- delivery engine (shaping, warm-up, automation, scale-out) ------------------------
+    shaping_file: str = setting(
+        "",
+        "Traffic shaping file (TOML): per-site limits, provider blocks, automation rules, "
+        "sending sources and warm-up schedules. Empty: the shipped conservative file "
+        "(docs/shaping.md).",
+    )
+    redis_url: Secret = setting(
+        Secret(""),
+        "Redis URL (`redis://127.0.0.1:6379/0`) for rate limits and connection caps shared "
+        "by every worker. Empty: limits are kept in each worker process.",
+    )
+    redis_namespace: str = setting(
+        "sendwell",
+        "Prefix of every Redis key sendwell writes, so several installations can share "
+        "one Redis server.",
+    )
+    worker_processes: int = setting(
+        1, "Worker processes `sendwell worker` starts (signing is CPU-bound: one per core)."
+    )
 
     # -- address verification -------------------------------------------------------------
+    verify_exclude_verdicts: str = setting(
+        "invalid",
+        "Verdicts that campaigns skip, comma-separated (valid, risky, invalid, unknown; "
+        "'valid' is refused).",
+    )
+    verify_exclude_reasons: str = setting(
+        "disposable",
+        "Reason codes that make campaigns skip an address whatever its verdict, "
+        "comma-separated (e.g. `disposable,role,catch_all`; see docs/verification.md).",
+    )
+    verify_dns_timeout: float = setting(
+        5.0, "Seconds to wait for one DNS answer while verifying; a timeout gives `unknown`."
+    )
+    verify_concurrency: int = setting(
+        50, "Most DNS lookups or mailbox probes one verification run has in flight at once."
+    )
+    verify_mx_allowed_networks: str = setting(
+        "",
+        "IP networks (CIDR, comma-separated) exempt from the rule that an MX on a "
+        "loopback/private/reserved address is invalid; the sandbox needs `127.0.0.0/8`.",
+    )
+    verify_disposable_domains: str = setting(
+        "", "Extra disposable domains (comma-separated), added to the packaged list."
+    )
+    verify_disposable_file: str = setting(
+        "",
+        "File of extra disposable domains, one per line (`#` comments), read at every run "
+        "so it can be updated without upgrading sendwell.",
+    )
+    verify_allow_domains: str = setting(
+        "",
+        "Domains never treated as disposable (comma-separated), overriding every list.",
+    )
+    verify_role_accounts: str = setting(
+        "",
+        "Role local parts (comma-separated, e.g. `info,admin,noreply`) replacing the "
+        "built-in list. Empty: the built-in list.",
+    )
+    verify_probe: bool = setting(
+        False,
+        "Run the SMTP mailbox probe (RCPT TO without sending) by default; off because it "
+        "contacts other people's mail servers.",
+    )
+    verify_probe_sender: str = setting(
+        "",
+        "Envelope sender (MAIL FROM) of mailbox probes. Empty: postmaster@ the HELO name.",
+    )
+    verify_probe_interval: float = setting(
+        2.0, "Least number of seconds between two mailbox probes to the same MX host."
+    )
+    verify_probe_skip_mx: str = setting(
+        ".protection.outlook.com,.olc.protection.outlook.com,.mx.microsoft,.hotmail.com,"
+        ".outlook.com,.yahoodns.net",
+        "MX host name suffixes never probed (comma-separated): providers that penalize or "
+        "defeat probing.",
+    )
 
     # -- feedback loop (bounces, complaints, inbound) ---------------------------------------
+    feedback_soft_bounce_limit: int = setting(
+        3,
+        "Soft bounces that suppress an address: this many of its last "
+        "`feedback_soft_bounce_window` attempted deliveries bounced softly.",
+    )
+    feedback_soft_bounce_window: int = setting(
+        5,
+        "How many of an address's most recent attempted deliveries the soft-bounce rule looks at.",
+    )
+    feedback_max_hard_bounce_rate: float = setting(
+        0.05,
+        "A running campaign pauses itself when its hard bounces exceed this fraction of "
+        "attempted deliveries (0.05 = 5 %).",
+    )
+    feedback_max_complaint_rate: float = setting(
+        0.003,
+        "A running campaign pauses itself when spam complaints exceed this fraction of "
+        "delivered messages (0.003 = 0.3 %, Gmail's ceiling).",
+    )
+    feedback_breaker_min_sample: int = setting(
+        200, "Attempted deliveries a campaign needs before its circuit breakers judge its rates."
+    )
+    inbound_listen: str = setting(
+        "127.0.0.1:2526",
+        "Address (`host:port`) where `sendwell inbound` accepts bounces, complaints and "
+        "unsubscribe replies for the bounce domain.",
+    )
+    inbound_max_message_bytes: int = setting(
+        10 * 1024 * 1024, "Largest message `sendwell inbound` accepts; bigger ones get 552."
+    )
+    imap_mailboxes: Secret = setting(
+        Secret(""),
+        "Mailboxes where bounces land, polled by `sendwell feedback poll-imap`: "
+        "comma-separated `imaps://user:password@host:993/INBOX` URLs (`imap://` for plain).",
+    )
+    ses_topic_arns: str = setting(
+        "", "Comma-separated SNS topic ARNs whose Amazon SES notifications are accepted."
+    )
+    sendgrid_webhook_public_key: str = setting(
+        "", "SendGrid signed event webhook verification key (base64 DER ECDSA public key)."
+    )
+    mailgun_webhook_signing_key: Secret = setting(
+        Secret(""), "Mailgun webhook signing key (HMAC-SHA256 of timestamp and token)."
+    )
+    postmark_webhook_credentials: Secret = setting(
+        Secret(""), "`user:password` that Postmark webhooks must send as HTTP basic auth."
+    )
+    webhook_max_age_seconds: int = setting(
+        600, "Signed webhook events older than this are refused as possible replays."
+    )
 
     # -- content and compliance (DKIM, sending domains, preflight) --------------------------
+    spf_sources: str = setting(
+        "",
+        "Comma-separated sources that send sendwell's mail: IPv4/IPv6 addresses or CIDR "
+        "ranges, and relays as `include:relay.example`. `sendwell domains check` verifies "
+        "each From domain's SPF record covers every one.",
+    )
+    sender_organization: str = setting(
+        "",
+        "Sender identity shown in every message (CAN-SPAM, CASL); templates use "
+        "`{{ sender.organization }}`. A campaign may override it.",
+    )
+    sender_postal_address: str = setting(
+        "",
+        "Physical postal address required in every commercial message; templates use "
+        "`{{ sender.postal_address }}`. A campaign without one does not start.",
+    )
+    feedback_id_sender: str = setting(
+        "sendwell",
+        "Sender id, the last field of the `Feedback-ID` header "
+        "(`<campaign>:<list>:<stream>:<sender>`) that Gmail's feedback loop reports on.",
+    )
+    frequency_cap_count: int = setting(
+        2,
+        "Most campaigns one subscriber receives within `frequency_cap_days`; 0 disables "
+        "the cap. A campaign may override it.",
+    )
+    frequency_cap_days: int = setting(30, "Length in days of the frequency cap's rolling window.")
+    spamd_address: str = setting(
+        "127.0.0.1:783",
+        "SpamAssassin `spamd` (`host:port`) that preflight asks for a content score; when it "
+        "does not answer, built-in heuristics are used. Empty: never ask spamd.",
+    )
 
     # -- derived values ---------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Connection, Engine, select
 
@@ -10,6 +12,7 @@ from sendwell.audience.records import MailingList, NewSubscriber
 from sendwell.audience.subscribers import add_subscribers
 from sendwell.audience.suppressions import suppress
 from sendwell.campaigns.records import Campaign
+from sendwell.campaigns.sender import SenderDefaults
 from sendwell.campaigns.service import (
     campaign_status,
     cancel_campaign,
@@ -92,6 +95,8 @@ def test_start_materializes_one_row_per_eligible_recipient(
             "bounced": 0,
             "expired": 0,
             "suppressed": 2,
+            "excluded": 0,
+            "skipped": 0,
             "cancelled": 0,
             "failed": 0,
         },
@@ -154,3 +159,35 @@ def test_templates_are_checked_when_created(engine: Engine, clock: FrozenClock) 
             _campaign(conn, clock, [a], html="<p>ok</p>\n{% if %}")
         with pytest.raises(InvalidInput, match="at least one list"):
             _campaign(conn, clock, [])
+
+
+def test_frequency_cap_skips_people_who_had_enough_campaigns(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    with engine.begin() as conn:
+        a = create_list(conn, "A", now=clock.now())
+        add_subscribers(conn, _people("ann@x.com", "bob@x.com"), mailing_list=a, now=clock.now())
+        first = _campaign(conn, clock, [a])
+        start_campaign(conn, first.id, now=clock.now())
+        # ann's first message was delivered; bob's is still on its way (it counts too).
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.email == "ann@x.com")
+            .values(status="delivered", done_at=clock.now())
+        )
+        second = _campaign(conn, clock, [a])
+        assert start_campaign(conn, second.id, now=clock.now()).counts["queued"] == 2
+        third = _campaign(conn, clock, [a])
+        status = start_campaign(conn, third.id, now=clock.now())  # default: 2 per 30 days
+        assert status.counts["skipped"] == 2 and status.counts["queued"] == 0
+        # Outside the window the cap no longer applies; a cap of 0 turns it off.
+        conn.execute(
+            outbox.update().values(status="delivered", done_at=clock.now() - timedelta(days=31))
+        )
+        fourth = _campaign(conn, clock, [a])
+        assert start_campaign(conn, fourth.id, now=clock.now()).counts["queued"] == 2
+        fifth = _campaign(conn, clock, [a])
+        uncapped = start_campaign(
+            conn, fifth.id, now=clock.now(), defaults=SenderDefaults(frequency_cap_count=0)
+        )
+        assert uncapped.counts["queued"] == 2

@@ -60,6 +60,8 @@ def test_tour_up_to_a_started_campaign(run: Run, tmp_path: Path) -> None:
             "bounced": 0,
             "expired": 0,
             "suppressed": 1,
+            "excluded": 0,
+            "skipped": 0,
             "cancelled": 0,
             "failed": 0,
         },

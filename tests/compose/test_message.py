@@ -84,3 +84,19 @@ def test_verp_round_trip_and_forgery() -> None:
     assert parse_verp(address.replace("b-12345-", "b-12346-"), key) is None
     assert parse_verp(address, b"other-key") is None
     assert parse_verp("someone@example.com", key) is None
+
+
+def test_long_ascii_headers_fold_and_unfold_to_the_same_value() -> None:
+    value = (
+        "<https://news.example.com/u/"
+        + "a" * 60
+        + ">, <mailto:unsubscribe+"
+        + "b" * 40
+        + "@bounces.example.com?subject=unsubscribe>"
+    )
+    data = build_message(_parts(extra_headers=[("List-Unsubscribe", value)]))
+    head = data.split(b"\r\n\r\n", 1)[0].decode()
+    block = head[head.index("List-Unsubscribe:") :].split("\r\nContent-Type")[0]
+    assert "\r\n " in block  # folded
+    assert all(len(line) <= 998 for line in block.split("\r\n"))
+    assert _parse(data)["List-Unsubscribe"] == value

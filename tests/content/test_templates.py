@@ -87,3 +87,33 @@ def test_html_to_text_keeps_structure_and_links() -> None:
         '<p><a href="https://x.example/a">Read</a></p><script>x()</script></body></html>'
     )
     assert text == "Title\n\nHello Ann,\nwelcome.\n\n- one\n- two\n\nRead (https://x.example/a)\n"
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<h1>Hi {{ subscriber.first_name | default("there") }}</h1><p>News for '
+        '{{ subscriber.email }}.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+        "<ul>{% for i in range(3) %}<li>item {{ i }} &amp; more</li>{% endfor %}</ul>",
+        "<p>{% if subscriber.plan == 'pro' %}Thanks, pro!{% else %}Upgrade?{% endif %}</p>",
+    ],
+)
+def test_text_derived_from_the_template_equals_converting_each_message(html: str) -> None:
+    derived = compile_template("s", html, derive_text=True)
+    assert derived.text is not None
+    for first in ("Ann", None, "Zoë <b>&"):
+        ctx = {**_ctx(first, plan="pro"), "unsubscribe_url": "https://x.example/u/abc"}
+        rendered = derived.render(ctx)
+        assert rendered.text == html_to_text(rendered.html)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>{{ subscriber.bio | safe }}</p>",
+        "<p {{ attrs }}>x</p>",
+        "{% autoescape false %}{{ x }}{% endautoescape %}",
+    ],
+)
+def test_templates_that_insert_markup_are_converted_per_message(html: str) -> None:
+    assert compile_template("s", html, derive_text=True).text is None

@@ -1,8 +1,18 @@
-"""The campaigns' :class:`~sendwell.delivery.jobs.MessageBuilder`: personalized messages.
+"""The campaigns' :class:`~sendwell.delivery.jobs.MessageBuilder`: personalized, signed messages.
 
-For each leased batch it loads the recipients in one query, compiles each campaign's
-templates once (cached for the life of the worker), renders them per recipient and
-assembles the MIME bytes with a VERP return path naming the outbox row.
+For each leased batch it loads the recipients in one query, prepares each campaign once
+(cached for the life of the worker: compiled templates, sender identity, the From
+domain's DKIM signer), renders per recipient and assembles the MIME bytes with:
+
+* a VERP return path naming the outbox row;
+* the bulk headers (``List-Unsubscribe`` + ``List-Unsubscribe-Post``, ``Feedback-ID``,
+  ``X-Sendwell-Ref``) from ``compose.headers``;
+* templates see ``subscriber``, ``campaign``, ``sender`` (organization, postal address)
+  and the recipient's ``unsubscribe_url``, ``preferences_url`` and ``view_url``;
+* a DKIM signature, last, when the From domain is a sending domain with keys.
+
+Limit: a campaign's preparation is cached, so a sending domain added while a worker runs
+is used by that worker only after it restarts (or for campaigns it has not seen yet).
 """
 
 from __future__ import annotations
@@ -10,17 +20,24 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from sendwell.campaigns.records import Campaign
+from sendwell.campaigns.sender import CampaignSender, SenderDefaults, campaign_sender
 from sendwell.campaigns.service import get_campaign
 from sendwell.clock import Clock
+from sendwell.compose.dkim import DkimSigner
+from sendwell.compose.headers import BulkHeaders, bulk_headers
+from sendwell.compose.links import recipient_links
 from sendwell.compose.message import MessageParts, build_message
+from sendwell.compose.reference import reference_token, unsubscribe_address
 from sendwell.compose.verp import verp_address
 from sendwell.content.templates import CompiledTemplate, compile_template, subscriber_context
 from sendwell.content.text import html_to_text
 from sendwell.delivery.jobs import BuildFailure, OutboxJob, PreparedMessage
+from sendwell.domains.store import signer_for
 from sendwell.errors import SendwellError
 from sendwell.store.schema import subscribers
 
@@ -30,18 +47,41 @@ class _Prepared:
     campaign: Campaign
     template: CompiledTemplate
     sender_domain: str
+    sender: CampaignSender
+    signer: DkimSigner | None
+
+
+@dataclass(frozen=True)
+class Person:
+    """The subscriber fields a message is personalized with."""
+
+    email: str
+    first_name: str | None
+    last_name: str | None
+    attributes: dict[str, Any]
 
 
 class CampaignMessageBuilder:
     """Builds each outbox job's message from its campaign and subscriber."""
 
     def __init__(
-        self, engine: Engine, *, clock: Clock, secret_key: bytes, bounce_domain: str = ""
+        self,
+        engine: Engine,
+        *,
+        clock: Clock,
+        secret_key: bytes,
+        bounce_domain: str = "",
+        public_url: str = "http://localhost:8000",
+        feedback_sender: str = "sendwell",
+        sender_defaults: SenderDefaults | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._key = secret_key
         self._bounce_domain = bounce_domain
+        self._public_url = public_url
+        self._feedback_sender = feedback_sender
+        self._defaults = sender_defaults or SenderDefaults()
         self._campaigns: dict[int, _Prepared | BuildFailure] = {}
 
     def _campaign(self, campaign_id: int) -> _Prepared | BuildFailure:
@@ -50,10 +90,16 @@ class CampaignMessageBuilder:
             try:
                 with self._engine.connect() as conn:
                     campaign = get_campaign(conn, campaign_id)
+                    domain = campaign.from_email.rpartition("@")[2]
+                    sender = campaign_sender(conn, campaign_id, self._defaults)
+                    signer = signer_for(conn, domain, self._key)
                 template = compile_template(
-                    campaign.subject, campaign.html_template, campaign.text_template
+                    campaign.subject,
+                    campaign.html_template,
+                    campaign.text_template,
+                    derive_text=True,
                 )
-                cached = _Prepared(campaign, template, campaign.from_email.rpartition("@")[2])
+                cached = _Prepared(campaign, template, domain, sender, signer)
             except SendwellError as exc:
                 cached = BuildFailure(f"campaign {campaign_id}: {exc}")
             self._campaigns[campaign_id] = cached
@@ -61,64 +107,95 @@ class CampaignMessageBuilder:
 
     def build(self, jobs: Sequence[OutboxJob]) -> list[PreparedMessage | BuildFailure]:
         ids = [j.subscriber_id for j in jobs if j.subscriber_id is not None]
-        people = {}
+        people: dict[int, Person] = {}
         with self._engine.connect() as conn:
             for chunk_start in range(0, len(ids), 900):
                 chunk = ids[chunk_start : chunk_start + 900]
                 for row in conn.execute(
                     select(
                         subscribers.c.id,
+                        subscribers.c.email,
                         subscribers.c.first_name,
                         subscribers.c.last_name,
                         subscribers.c.attributes,
                     ).where(subscribers.c.id.in_(chunk))
                 ):
-                    people[row.id] = row
-        now = self._clock.now()
+                    people[row.id] = Person(
+                        row.email, row.first_name, row.last_name, row.attributes or {}
+                    )
         out: list[PreparedMessage | BuildFailure] = []
         for job in jobs:
-            prepared = self._campaign(job.campaign_id)
-            if isinstance(prepared, BuildFailure):
-                out.append(prepared)
-                continue
             person = people.get(job.subscriber_id) if job.subscriber_id is not None else None
             if person is None:
                 out.append(BuildFailure("subscriber no longer exists"))
                 continue
-            campaign = prepared.campaign
-            context = {
-                "subscriber": subscriber_context(
-                    email=job.email,
-                    first_name=person.first_name,
-                    last_name=person.last_name,
-                    attributes=person.attributes or {},
-                ),
-                "campaign": {"id": campaign.id, "name": campaign.name, "subject": campaign.subject},
-            }
-            try:
-                content = prepared.template.render(context)
-            except SendwellError as exc:
-                out.append(BuildFailure(str(exc)))
-                continue
-            domain = prepared.sender_domain
-            data = build_message(
-                MessageParts(
-                    from_name=campaign.from_name,
-                    from_email=campaign.from_email,
-                    to_email=job.email,
-                    subject=content.subject,
-                    html=content.html,
-                    text=content.text if content.text is not None else html_to_text(content.html),
-                    message_id=f"<{campaign.id}.{job.id}.{secrets.token_hex(6)}@{domain}>",
-                    date=now,
-                )
-            )
-            out.append(
-                PreparedMessage(
-                    mail_from=verp_address(job.id, self._bounce_domain or domain, self._key),
-                    rcpt=job.email,
-                    data=data,
-                    smtputf8=not (job.email.isascii() and campaign.from_email.isascii()),
-                )
-            )
+            out.append(self.build_one(job, person))
         return out
+
+    def build_one(self, job: OutboxJob, person: Person) -> PreparedMessage | BuildFailure:
+        """One recipient's message (also used for previews and test sends)."""
+        prepared = self._campaign(job.campaign_id)
+        if isinstance(prepared, BuildFailure):
+            return prepared
+        campaign = prepared.campaign
+        links = recipient_links(self._public_url, job.id, self._key)
+        context = {
+            "subscriber": subscriber_context(
+                email=job.email,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                attributes=person.attributes,
+            ),
+            "campaign": {"id": campaign.id, "name": campaign.name, "subject": campaign.subject},
+            "sender": {
+                "organization": prepared.sender.organization,
+                "postal_address": prepared.sender.postal_address,
+                "name": campaign.from_name,
+                "email": campaign.from_email,
+            },
+            "unsubscribe_url": links.unsubscribe,
+            "preferences_url": links.preferences,
+            "view_url": links.view,
+        }
+        try:
+            content = prepared.template.render(context)
+        except SendwellError as exc:
+            return BuildFailure(str(exc))
+        domain = prepared.sender_domain
+        envelope_domain = self._bounce_domain or domain
+        headers = bulk_headers(
+            BulkHeaders(
+                unsubscribe_url=links.unsubscribe,
+                unsubscribe_mailto=unsubscribe_address(job.id, envelope_domain, self._key),
+                campaign_id=campaign.id,
+                list_id=campaign.list_ids[0] if len(campaign.list_ids) == 1 else None,
+                stream="campaign",
+                sender_id=self._feedback_sender,
+                reference=reference_token(job.id, self._key),
+            )
+        )
+        now = self._clock.now()
+        data = build_message(
+            MessageParts(
+                from_name=campaign.from_name,
+                from_email=campaign.from_email,
+                to_email=job.email,
+                subject=content.subject,
+                html=content.html,
+                text=content.text if content.text is not None else html_to_text(content.html),
+                message_id=f"<{campaign.id}.{job.id}.{secrets.token_hex(6)}@{domain}>",
+                date=now,
+                extra_headers=headers,
+            )
+        )
+        if prepared.signer is not None:
+            try:
+                data = prepared.signer.sign(data, now=now)
+            except SendwellError as exc:
+                return BuildFailure(f"DKIM signing failed: {exc}")
+        return PreparedMessage(
+            mail_from=verp_address(job.id, envelope_domain, self._key),
+            rcpt=job.email,
+            data=data,
+            smtputf8=not (job.email.isascii() and campaign.from_email.isascii()),
+        )

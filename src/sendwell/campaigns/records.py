@@ -16,6 +16,8 @@ OUTBOX_STATUSES = (
     "bounced",
     "expired",
     "suppressed",
+    "excluded",
+    "skipped",
     "cancelled",
     "failed",
 )
@@ -31,6 +33,7 @@ class Campaign:
     html_template: str
     text_template: str | None
     state: CampaignState
+    pool: str
     list_ids: tuple[int, ...]
     created_at: datetime
     started_at: datetime | None

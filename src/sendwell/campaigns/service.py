@@ -36,7 +36,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sendwell.audience.addresses import normalize
+from sendwell.campaigns.compliance import frequency_capped
 from sendwell.campaigns.records import OUTBOX_STATUSES, Campaign, CampaignState, CampaignStatus
+from sendwell.campaigns.sender import SenderDefaults, campaign_sender
 from sendwell.content.templates import compile_template
 from sendwell.errors import ConflictError, InvalidInput, NotFound
 from sendwell.store.schema import (
@@ -47,6 +49,8 @@ from sendwell.store.schema import (
     subscriptions,
     suppressions,
 )
+from sendwell.verify.service import excluded_condition
+from sendwell.verify.verdict import Policy
 
 
 def create_campaign(
@@ -60,6 +64,7 @@ def create_campaign(
     text_template: str | None,
     list_ids: list[int],
     now: datetime,
+    pool: str = "default",
 ) -> Campaign:
     """Create a draft; templates are compiled now so syntax errors surface at once."""
     if not list_ids:
@@ -77,6 +82,7 @@ def create_campaign(
             html_template=html_template,
             text_template=text_template,
             state="draft",
+            pool=pool,
             created_at=now,
         )
     ).inserted_primary_key[0]  # type: ignore[index]
@@ -110,6 +116,7 @@ def get_campaign(conn: Connection, campaign_id: int) -> Campaign:
         html_template=m["html_template"],
         text_template=m["text_template"],
         state=m["state"],
+        pool=m["pool"],
         list_ids=tuple(list_ids),
         created_at=m["created_at"],
         started_at=m["started_at"],
@@ -139,20 +146,54 @@ def _set_state(
     return get_campaign(conn, campaign_id)
 
 
-def start_campaign(conn: Connection, campaign_id: int, *, now: datetime) -> CampaignStatus:
-    """Materialize the outbox and set the campaign running."""
+def start_campaign(
+    conn: Connection,
+    campaign_id: int,
+    *,
+    now: datetime,
+    defaults: SenderDefaults | None = None,
+    policy: Policy | None = None,
+) -> CampaignStatus:
+    """Materialize the outbox and set the campaign running.
+
+    ``defaults`` supply the frequency cap for campaigns without their own settings (the
+    field's rule of thumb, 2 campaigns per 30 days, when not given). ``policy`` says which
+    verification results keep an address out (default: invalid and disposable).
+    """
     campaign = get_campaign(conn, campaign_id)
     if campaign.state != "draft":
         raise ConflictError(f"campaign {campaign_id} is {campaign.state}, not a draft")
     compile_template(campaign.subject, campaign.html_template, campaign.text_template)
-    materialize_outbox(conn, campaign, now=now)
+    cap = campaign_sender(conn, campaign_id, defaults or SenderDefaults())
+    materialize_outbox(
+        conn,
+        campaign,
+        now=now,
+        cap_count=cap.frequency_cap_count,
+        cap_days=cap.frequency_cap_days,
+        policy=policy or Policy(),
+    )
     _set_state(conn, campaign_id, ("draft",), "running", started_at=now)
     finish_if_done(conn, campaign_id, now=now)
     return campaign_status(conn, campaign_id)
 
 
-def materialize_outbox(conn: Connection, campaign: Campaign, *, now: datetime) -> int:
-    """Insert one outbox row per distinct eligible recipient; returns rows inserted."""
+def materialize_outbox(
+    conn: Connection,
+    campaign: Campaign,
+    *,
+    now: datetime,
+    cap_count: int = 0,
+    cap_days: int = 30,
+    policy: Policy | None = None,
+) -> int:
+    """Insert one outbox row per distinct eligible recipient; returns rows inserted.
+
+    Suppressed recipients get a ``suppressed`` row; addresses whose verification the
+    ``policy`` excludes (invalid, disposable ...) an ``excluded`` row; those who already
+    received ``cap_count`` campaigns in the last ``cap_days`` days a ``skipped`` row (the
+    frequency cap; 0 turns it off). None of these is ever sent.
+    """
     in_force = or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now)
     member = subscriptions.alias("member")
     globally_suppressed = exists().where(
@@ -190,7 +231,20 @@ def materialize_outbox(conn: Connection, campaign: Campaign, *, now: datetime) -
             subscriptions.c.status == "confirmed",
         )
     )
-    status = case((or_(globally_suppressed, not_(reachable)), "suppressed"), else_="queued")
+    capped = frequency_capped(
+        campaign.id, campaign.list_ids, now=now, count=cap_count, days=cap_days
+    )
+    status = case(
+        (or_(globally_suppressed, not_(reachable)), "suppressed"),
+        (
+            excluded_condition(
+                policy or Policy(frozenset(), frozenset()), subscribers.c.email_hash
+            ),
+            "excluded",
+        ),
+        (subscribers.c.id.in_(capped), "skipped"),
+        else_="queued",
+    )
     source = select(
         literal(campaign.id),
         subscribers.c.id,

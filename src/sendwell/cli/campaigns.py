@@ -46,6 +46,7 @@ def create(
     html: Path = typer.Option(..., help="HTML template file (Jinja2)."),
     text: Path | None = typer.Option(None, help="Text template; generated from HTML if absent."),
     name: str = typer.Option("", help="Internal name; defaults to the subject."),
+    pool: str = typer.Option("default", help="Pool of sending sources (shaping file)."),
 ) -> None:
     """Create a draft campaign from template files."""
     html_source = _read(html)
@@ -62,6 +63,7 @@ def create(
             text_template=_read(text),
             list_ids=list_ids,
             now=a.clock.now(),
+            pool=a.shaping().pool(pool)[0].pool,
         )
     out.print(f"campaign {campaign.id} created (draft)")
 
@@ -92,7 +94,13 @@ def print_status(status: CampaignStatus, as_json: bool) -> None:
 def start(campaign_id: int) -> None:
     """Queue one message per eligible recipient and start sending (workers deliver)."""
     with context.opened() as a, a.engine.begin() as conn:
-        status = start_campaign(conn, campaign_id, now=a.clock.now())
+        status = start_campaign(
+            conn,
+            campaign_id,
+            now=a.clock.now(),
+            defaults=a.sender_defaults(),
+            policy=a.verify_policy(),
+        )
     out.print(
         f"campaign {campaign_id} started: {status.counts['queued']} queued, "
         f"{status.counts['suppressed']} suppressed"

@@ -21,6 +21,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 from rich.console import Group
@@ -140,7 +141,9 @@ def seed(app: App, recipients: int, rng: random.Random) -> int:
             list_ids=[ml.id],
             now=now,
         )
-        start_campaign(conn, campaign.id, now=now)
+        start_campaign(
+            conn, campaign.id, now=now, defaults=app.sender_defaults(), policy=app.verify_policy()
+        )
     return campaign.id
 
 
@@ -223,6 +226,7 @@ def demo(
         dns_resolver=f"{host}:{port}",
         smtp_port=sandbox.smtp_port,
         helo_name="sendwell-demo.localhost",
+        shaping_file=str(Path(__file__).with_name("demo_shaping.toml")),
         retry_base_seconds=3,
         retry_max_age_seconds=12,
         poll_seconds=0.5,

@@ -17,9 +17,11 @@ from sendwell.cli import (
     audience,
     campaigns,
     context,
+    delivery,
     demo,
     domains,
     feedback,
+    preflight,
     sandbox,
     verify,
     worker,
@@ -83,9 +85,11 @@ campaigns.register(app)
 worker.register(app)
 sandbox.register(app)
 demo.register(app)
+delivery.register(app)
 verify.register(app)
 feedback.register(app)
 domains.register(app)
+preflight.register(app)
 
 
 def main() -> None:

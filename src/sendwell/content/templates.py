@@ -15,6 +15,7 @@ sent as "Hi ,". Missing subscriber fields are left *out* of the context instead 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from sendwell.content.text import html_to_text, tidy
 from sendwell.errors import TemplateError
 
 _html_env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
@@ -43,23 +45,61 @@ class CompiledTemplate:
     subject: Template
     html: Template
     text: Template | None
+    text_derived: bool = False  # text was made from the HTML template: tidy after render
 
     def render(self, context: Mapping[str, Any]) -> RenderedContent:
         """Render for one recipient; raises :class:`TemplateError` naming part and line."""
         return RenderedContent(
             subject=_render(self.subject, context, "subject"),
             html=_render(self.html, context, "HTML"),
-            text=_render(self.text, context, "text") if self.text is not None else None,
+            text=None
+            if self.text is None
+            else (
+                tidy(_render(self.text, context, "text"))
+                if self.text_derived
+                else _render(self.text, context, "text")
+            ),
         )
 
 
-def compile_template(subject: str, html: str, text: str | None = None) -> CompiledTemplate:
-    """Compile the three parts; syntax errors raise :class:`TemplateError` with the line."""
+def compile_template(
+    subject: str, html: str, text: str | None = None, *, derive_text: bool = False
+) -> CompiledTemplate:
+    """Compile the three parts; syntax errors raise :class:`TemplateError` with the line.
+
+    With ``derive_text`` and no text template, a text template is derived from the HTML
+    *template* once (see :func:`derive_text_template`), so each recipient's text part is a
+    cheap render rather than an HTML-to-text conversion of their personalized HTML.
+    """
+    text_template = _compile(_text_env, text, "text") if text is not None else None
+    derived = False
+    if text_template is None and derive_text:
+        text_template = derive_text_template(html)
+        derived = text_template is not None
     return CompiledTemplate(
         subject=_compile(_text_env, subject, "subject"),
         html=_compile(_html_env, html, "HTML"),
-        text=_compile(_text_env, text, "text") if text is not None else None,
+        text=text_template,
+        text_derived=derived,
     )
+
+
+def derive_text_template(html_source: str) -> Template | None:
+    """A text template made from an HTML template, or None when that is not safe.
+
+    Converting the *source* keeps Jinja markup intact (``{{ ... }}`` is text to the HTML
+    parser, and a link ``href="{{ url }}"`` becomes ``({{ url }})``), so rendering the
+    result equals converting each rendered message — but only when rendered values carry
+    no markup of their own. Templates that insert raw HTML (``safe``, ``autoescape``)
+    or put Jinja markup inside tags other than attribute values return None; the caller
+    then converts per message.
+    """
+    if re.search(r"\bsafe\b|autoescape|<[^>]*\{[{%#]", re.sub(r'"[^"]*"', '""', html_source)):
+        return None
+    try:
+        return _text_env.from_string(html_to_text(html_source))
+    except TemplateSyntaxError:
+        return None
 
 
 def _compile(env: ImmutableSandboxedEnvironment, source: str, part: str) -> Template:

@@ -71,6 +71,10 @@ def html_to_text(html: str) -> str:
     conv = _Converter()
     conv.feed(html)
     conv.close()
-    text = "".join(conv.out)
+    return tidy("".join(conv.out))
+
+
+def tidy(text: str) -> str:
+    """Trim every line, keep at most one blank line in a row, end with one newline."""
     lines = [line.strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
