@@ -320,3 +320,35 @@ def test_undeliverable_domains(tmp_path: Path) -> None:
         assert rows["c@servfail.sandbox"].next_attempt_at > clock.now() + timedelta(seconds=40)
 
     asyncio.run(_with_world(tmp_path, _world(), None, body))
+
+
+def test_a_message_on_the_wire_when_its_campaign_is_cancelled_is_recorded_as_delivered(
+    tmp_path: Path,
+) -> None:
+    from sendwell.campaigns.service import cancel_campaign
+    from sendwell.delivery.outbox import OutboxStore
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        campaign_id = _seed(app, ["a@beta.sandbox", "b@beta.sandbox"], names={})
+        store = OutboxStore(app.engine)
+        jobs = store.lease("w1", limit=2, lease_seconds=300, now=clock.now())
+        with app.engine.begin() as conn:
+            cancel_campaign(conn, campaign_id, now=clock.now())
+        # The worker had "a" on the wire and got a 250; "b" it never tried.
+        from sendwell.delivery.jobs import Outcome
+
+        store.record(
+            "w1",
+            [
+                Outcome(job=jobs[0], kind="delivered", at=clock.now(), code=250, reply="250 ok"),
+                Outcome(job=jobs[1], kind="released", at=clock.now()),
+            ],
+        )
+        rows = _rows(app)
+        assert rows[jobs[0].email].status == "delivered"
+        assert rows[jobs[1].email].status == "cancelled"
+        # Nothing of a cancelled campaign is ever leased again.
+        clock.advance(400)
+        assert store.lease("w2", limit=10, lease_seconds=300, now=clock.now()) == []
+
+    asyncio.run(_with_world(tmp_path, _world(), None, body))

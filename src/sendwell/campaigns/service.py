@@ -287,7 +287,12 @@ def resume_campaign(conn: Connection, campaign_id: int, *, now: datetime) -> Cam
 
 
 def cancel_campaign(conn: Connection, campaign_id: int, *, now: datetime) -> Campaign:
-    """Stop for good: rows not yet delivered become ``cancelled``."""
+    """Stop for good: rows not yet delivered become ``cancelled``.
+
+    Leases are left alone: a message already on the wire when the campaign is cancelled
+    may still be accepted, and the worker holding its lease must be able to record it as
+    delivered rather than leave a false ``cancelled``.
+    """
     campaign = _set_state(
         conn, campaign_id, ("draft", "running", "paused"), "cancelled", finished_at=now
     )
@@ -296,9 +301,7 @@ def cancel_campaign(conn: Connection, campaign_id: int, *, now: datetime) -> Cam
         .where(
             and_(outbox.c.campaign_id == campaign_id, outbox.c.status.in_(("queued", "deferred")))
         )
-        .values(
-            status="cancelled", updated_at=now, done_at=now, lease_owner=None, lease_expires_at=None
-        )
+        .values(status="cancelled", updated_at=now, done_at=now)
     )
     return campaign
 
