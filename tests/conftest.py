@@ -2,7 +2,7 @@
 
 PostgreSQL tests use ``PG_TEST_URL`` (default: the CI server at 127.0.0.1:5432, database
 ``test``). Where no server answers they skip with that reason — except when
-``SENDWELL_TEST_REQUIRE_POSTGRES`` is set (CI sets it), where they fail instead, so a CI
+``CI=true`` or ``REQUIRE_TEST_SERVICES`` is set (as in CI), where they fail instead, so a CI
 machine without PostgreSQL cannot pass silently.
 """
 
@@ -22,7 +22,7 @@ from sendwell.store.engine import create_db_engine
 from sendwell.store.migrate import upgrade
 
 PG_URL = os.environ.get("PG_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = bool(os.environ.get("SENDWELL_TEST_REQUIRE_POSTGRES"))
+REQUIRE_PG = bool(os.environ.get("REQUIRE_TEST_SERVICES")) or os.environ.get("CI") == "true"
 
 
 def _postgres_available() -> str | None:
