@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Coroutine
+from typing import Any
 import signal
 import subprocess
 import sys
@@ -20,6 +22,17 @@ import typer
 from sendwell.cli import context
 from sendwell.cli.context import err
 from sendwell.errors import ConfigError
+
+
+def run_loop(coro: Coroutine[Any, Any, None]) -> None:
+    """Run the worker's event loop on uvloop where available (libuv: far less per-socket
+    overhead than the pure-Python loop on the SMTP hot path), else on asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:  # e.g. a platform without uvloop wheels
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
 
 
 def _run_one(drain: bool) -> None:
@@ -38,7 +51,7 @@ def _run_one(drain: bool) -> None:
                 loop.add_signal_handler(sig, stop.set)
             await w.run(stop=stop)
 
-        asyncio.run(main())
+        run_loop(main())
     err.print(f"worker {os.getpid()} stopped: {w.attempts} attempts, {w.delivered} delivered")
 
 
