@@ -12,7 +12,10 @@ Reports msgs/s, CPU µs per message (user + system of the worker processes) and 
 RSS. The last line is the JSON contract:
 ``{"benchmark": "send_throughput", "metrics": {...}, "baseline": {...}}``.
 
-    .venv/bin/python benchmarks/send_throughput.py --recipients 20000
+    .venv/bin/python benchmarks/send_throughput.py --recipients 40000
+
+(Smaller campaigns understate steady-state throughput: each worker process spends about
+half a second starting up.)
 
 Set ``BENCH_PROFILE=/tmp/worker.txt`` to run one worker process under py-spy (collapsed
 stacks, all threads) instead.
@@ -263,7 +266,7 @@ def run_sendwell(port: int, recipients: int, processes: int, work: Path) -> dict
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=20_000)
+    parser.add_argument("--recipients", type=int, default=40_000)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--naive", type=int, default=1000, help="messages for baseline (a)")
     parser.add_argument("--source", type=int, default=20_000, help="messages for baseline (b)")
