@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sendwell.delivery.jobs import OutboxJob, PreparedMessage
 from sendwell.delivery.mx import MxRoute
-from sendwell.delivery.shaping import SiteLimits, Source
+from sendwell.delivery.shaping import Relay, SiteLimits, Source
 
 # How far ahead a ready queue may hold work, in seconds of sending at its current rate.
 HORIZON_SECONDS = 60.0
@@ -33,6 +33,7 @@ class ReadyQueue:
     limits: SiteLimits
     items: deque[Item] = field(default_factory=deque)
     sessions: int = 0
+    relays: tuple[Relay, ...] = ()  # set: deliver through these smarthosts, in this order
     sent: deque[float] = field(default_factory=deque)  # send times, last minute
     deferred: deque[float] = field(default_factory=deque)
 

@@ -13,8 +13,12 @@ The shaping file (TOML, documented in ``docs/shaping.md``; the shipped one is
   ``[[provider.automation]]`` rules react to that provider's replies.
 * ``[[automation]]`` — rules for every site.
 * ``[[source]]`` — sending IPs: ``name``, ``address`` (local address to bind), ``pool``,
-  ``weight``, optional ``warmup`` schedule name, ``max_message_rate`` and per-provider
-  ``[source.overrides.<provider>]`` limits.
+  ``weight``, optional ``warmup`` schedule name, ``max_message_rate``, per-provider
+  ``[source.overrides.<provider>]`` limits, and ``relays`` (names of ``[[relay]]``
+  blocks, in failover order) to hand all mail to a smarthost instead of recipients' MX.
+* ``[[relay]]`` — smarthosts: ``name``, ``host``, ``port``, ``tls``, ``username``,
+  ``password_env`` (the environment variable holding the password), and the relay's
+  quota as ``max_message_rate`` / ``connection_limit``.
 * ``[warmup.<name>]`` ``days = [{ day = 1, max_message_rate = "...",
   source_max_message_rate = "..." }, ...]`` — limits for a warming source on the Nth day
   it actually sends (days without sending do not count); after the last day the source
@@ -25,6 +29,7 @@ A *site* is a set of MX hosts; limits apply per (source, site).
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -103,8 +108,33 @@ class WarmupDay:
 
 
 @dataclass(frozen=True)
+class Relay:
+    """A smarthost that accepts all of a source's mail (an ESP, a corporate relay).
+
+    The password is never in the shaping file: ``password_env`` names the environment
+    variable holding it. ``limits`` carry the relay's quota (``max_message_rate``) and
+    connection cap; TLS defaults to required, since credentials cross the wire.
+    """
+
+    name: str
+    host: str
+    port: int = 587
+    tls: TlsPolicy = "required"
+    username: str | None = None
+    password_env: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    def password(self) -> str:
+        return os.environ.get(self.password_env, "") if self.password_env else ""
+
+
+@dataclass(frozen=True)
 class Source:
-    """A sending IP (or the OS default address when ``address`` is None)."""
+    """A sending IP (or the OS default address when ``address`` is None).
+
+    A source with ``relays`` hands every message to the first relay that answers (the
+    others are the failover order) instead of delivering to recipients' MX hosts.
+    """
 
     name: str
     address: str | None = None
@@ -113,6 +143,7 @@ class Source:
     warmup: str | None = None
     max_message_rate: Rate | None = None
     overrides: Mapping[str, Limits] = field(default_factory=dict)
+    relays: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +165,18 @@ class Shaping:
     sources: tuple[Source, ...]
     warmups: Mapping[str, tuple[WarmupDay, ...]]
     origin: str = "<built-in>"
+    relays: Mapping[str, Relay] = field(default_factory=dict)
+
+    def relay_limits(self, source: Source) -> SiteLimits:
+        """Limits for a source's relay route: the first relay's quota and connections."""
+        relay = self.relays[source.relays[0]]
+        base = Limits(connection_limit=10, max_deliveries_per_connection=100, tls=relay.tls)
+        return SiteLimits(
+            provider=f"relay:{relay.name}",
+            limits=relay.limits.over(base),
+            source_rate=source.max_message_rate,
+            automation=self.automation,
+        )
 
     def provider_for(self, mx_hosts: Sequence[str]) -> ProviderBlock | None:
         for block in self.providers:
@@ -312,7 +355,7 @@ def parse_shaping(text: str, origin: str) -> Shaping:
         raise ConfigError(f"{origin}: malformed TOML: {exc}") from None
     r = _Reader(origin, text)
     r.check_keys(data, (), ("default", "source_default", "provider", "automation", "source",
-                            "warmup"))  # fmt: skip
+                            "warmup", "relay"))  # fmt: skip
     default_table = data.get("default", {})
     r.check_keys(default_table, ("default",), LIMIT_KEYS)
     default = r.limits(default_table, ("default",)).over(
@@ -354,11 +397,41 @@ def parse_shaping(text: str, origin: str) -> Shaping:
             )
         warmups[name] = tuple(sorted(days, key=lambda d: d.day))
 
+    relays: dict[str, Relay] = {}
+    for i, table in enumerate(data.get("relay", [])):
+        p = ("relay", i)
+        r.check_keys(table, p, ("name", "host", "port", "tls", "username", "password_env",
+                                "connection_limit", "max_message_rate",
+                                "max_deliveries_per_connection"))  # fmt: skip
+        port = table.get("port", 587)
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            raise r.fail(p, "port", f"{port!r} is not a port number")
+        password_env = r.text(table, p, "password_env")
+        if password_env and password_env not in os.environ:
+            raise r.fail(p, "password_env", f"environment variable {password_env} is not set")
+        limits = r.limits({k: v for k, v in table.items() if k in LIMIT_KEYS}, p)
+        relay = Relay(
+            name=cast(str, r.text(table, p, "name", required=True)),
+            host=cast(str, r.text(table, p, "host", required=True)),
+            port=port,
+            tls=limits.tls or "required",
+            username=r.text(table, p, "username"),
+            password_env=password_env,
+            limits=limits,
+        )
+        relays[relay.name] = relay
+
     sources = []
     for i, table in enumerate(data.get("source", [])):
         p = ("source", i)
         r.check_keys(table, p, ("name", "address", "pool", "weight", "warmup",
-                                "max_message_rate", "overrides"))  # fmt: skip
+                                "max_message_rate", "overrides", "relays"))  # fmt: skip
+        relay_names = table.get("relays", [])
+        if not isinstance(relay_names, list) or not all(isinstance(x, str) for x in relay_names):
+            raise r.fail(p, "relays", "must be a list of relay names")
+        for name in relay_names:
+            if name not in relays:
+                raise r.fail(p, "relays", f"no [[relay]] named {name!r} in this file")
         warmup = r.text(table, p, "warmup")
         if warmup is not None and warmup not in warmups:
             raise r.fail(p, "warmup", f"no [warmup.{warmup}] schedule in this file")
@@ -378,10 +451,11 @@ def parse_shaping(text: str, origin: str) -> Shaping:
                 warmup=warmup,
                 max_message_rate=r.rate(table, p, "max_message_rate"),
                 overrides=overrides,
+                relays=tuple(relay_names),
             )
         )
     if not sources:
         sources.append(Source(name="default"))
     return Shaping(default=default, source_rate=source_rate, providers=tuple(providers),
                    automation=general, sources=tuple(sources), warmups=warmups,
-                   origin=origin)  # fmt: skip
+                   origin=origin, relays=relays)  # fmt: skip

@@ -29,6 +29,7 @@ quoted-printable/base64 so this does not arise in practice.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ssl
 from dataclasses import dataclass
@@ -416,6 +417,36 @@ class SmtpConnection:
             raise self._broken(exc) from exc
         if not reply.is_positive:
             raise _failure(reply)
+
+    async def auth(self, username: str, password: str) -> None:
+        """Authenticate (AUTH PLAIN, else LOGIN) for relaying through a smarthost.
+
+        A refused login is a configuration problem, not the recipient's: it raises
+        :class:`TemporaryFailure` (messages wait for the fix) and never a bounce.
+        """
+        self._check_usable()
+        methods = set(self.extensions.get("AUTH", "").upper().split())
+        user, secret = username.encode(), password.encode()
+        try:
+            if "PLAIN" in methods or not methods:
+                token = base64.b64encode(b"\0" + user + b"\0" + secret)
+                reply = await self._command(b"AUTH PLAIN " + token + b"\r\n")
+            elif "LOGIN" in methods:
+                reply = await self._command(b"AUTH LOGIN\r\n")
+                if reply.code == 334:
+                    reply = await self._command(base64.b64encode(user) + b"\r\n")
+                if reply.code == 334:
+                    reply = await self._command(base64.b64encode(secret) + b"\r\n")
+            else:
+                raise TemporaryFailure(
+                    0,
+                    f"{self._where} offers no AUTH method sendwell "
+                    f"speaks ({' '.join(sorted(methods))})",
+                )
+        except _NETWORK_ERRORS as exc:
+            raise self._broken(exc) from exc
+        if reply.code != 235:
+            raise TemporaryFailure(reply.code, f"authentication failed at {self._where}: {reply}")
 
     async def close(self) -> None:
         """QUIT politely when the session is healthy, then close the socket. Idempotent."""

@@ -44,11 +44,11 @@ from sendwell.clock import Clock
 from sendwell.delivery import engine_state
 from sendwell.delivery.automation import ActionBoard, Shape
 from sendwell.delivery.jobs import BuildFailure, MessageBuilder, OutboxJob, Outcome, OutcomeKind
-from sendwell.delivery.mx import MxResolver, MxRoute
+from sendwell.delivery.mx import MxHost, MxResolver, MxRoute
 from sendwell.delivery.outbox import OutboxStore
 from sendwell.delivery.ready import Item, ReadyQueue, overflow_schedule
 from sendwell.delivery.retry import RetryPolicy, next_attempt_at
-from sendwell.delivery.shaping import Shaping, Source
+from sendwell.delivery.shaping import Relay, Shaping, Source
 from sendwell.delivery.smtp import SmtpConnection
 from sendwell.delivery.throttle import LocalThrottles, Throttles
 from sendwell.errors import DeliveryError, PermanentFailure, TemporaryFailure
@@ -227,7 +227,10 @@ class Worker:
             group = groups.setdefault((job.domain, source.name), (source, []))
             group[1].append(Item(job, message))
         for (domain, _), (source, items) in groups.items():
-            self._spawn(self._route(domain, source, items))
+            if source.relays:
+                self._spawn(self._relay_route(source, items))
+            else:
+                self._spawn(self._route(domain, source, items))
         return len(jobs)
 
     def _choose_source(self, pool: str) -> Source:
@@ -254,6 +257,27 @@ class Worker:
                 self._fail(item.job, exc, mx_host=None, ready=None)
             return
         ready = self._ready_queue(source, route)
+        ready.items.extend(items)
+        self._pace(ready)
+
+    async def _relay_route(self, source: Source, items: list[Item]) -> None:
+        """A source that relays: every message goes to its smarthosts, whatever the domain."""
+        relays = tuple(self.shaping.relays[name] for name in source.relays)
+        route = MxRoute(
+            domain=f"relay:{relays[0].name}",
+            hosts=tuple(MxHost(i, r.host, (r.host,)) for i, r in enumerate(relays)),
+            implicit=False,
+            expires_at=self._clock.now() + timedelta(days=365),
+        )
+        key = f"{source.name}|{route.site}"
+        ready = self._ready.get(key)
+        if ready is None:
+            ready = self._ready[key] = ReadyQueue(
+                source=source,
+                route=route,
+                limits=self.shaping.relay_limits(source),
+                relays=relays,
+            )
         ready.items.extend(items)
         self._pace(ready)
 
@@ -322,6 +346,7 @@ class Worker:
         conn_key = f"conn:{ready.key}"
         conn: SmtpConnection | None = None
         host = ""
+        relay: Relay | None = None
         holding = False
         try:
             async with self._slot:
@@ -359,7 +384,7 @@ class Worker:
                             break
                         continue
                     try:
-                        conn, host = await self._connect(ready)
+                        conn, host, relay = await self._connect(ready)
                     except DeliveryError as exc:
                         if ready.sessions == 1:
                             # Nobody else is getting through to this site: defer its backlog.
@@ -368,7 +393,13 @@ class Worker:
                                     ready.items.popleft().job, exc, mx_host=None, ready=ready
                                 )
                         break
-                wait = await self._take(f"msg:{ready.key}", shape.max_message_rate, now)
+                if relay is not None and relay.limits.max_message_rate is not None:
+                    # A relay's quota belongs to the relay (an ESP account), whoever sends.
+                    wait = await self._take(
+                        f"relay:{relay.name}", relay.limits.max_message_rate, now
+                    )
+                else:
+                    wait = await self._take(f"msg:{ready.key}", shape.max_message_rate, now)
                 if wait == 0:
                     wait = await self._take(
                         f"src:{ready.source.name}", ready.limits.source_rate, now
@@ -441,8 +472,10 @@ class Worker:
             )
         )
 
-    async def _connect(self, ready: ReadyQueue) -> tuple[SmtpConnection, str]:
-        """Open a session to the most preferred MX host that answers."""
+    async def _connect(self, ready: ReadyQueue) -> tuple[SmtpConnection, str, Relay | None]:
+        """Open a session to the most preferred MX host (or relay) that answers."""
+        if ready.relays:
+            return await self._connect_relay(ready)
         cfg = self.config
         route = ready.route
         tls = ready.limits.limits.tls or "opportunistic"
@@ -463,7 +496,35 @@ class Worker:
                     last = exc
                     self._observe(ready, exc)
                     continue
-                return conn, mx.name
+                return conn, mx.name, None
+        raise last
+
+    async def _connect_relay(self, ready: ReadyQueue) -> tuple[SmtpConnection, str, Relay]:
+        """Open an authenticated session to the first relay that accepts us (failover)."""
+        cfg = self.config
+        last: DeliveryError = TemporaryFailure(0, "no relay configured")
+        for relay in ready.relays:
+            try:
+                conn = await SmtpConnection.open(
+                    relay.host,
+                    relay.port,
+                    helo_name=cfg.helo_name,
+                    local_addr=ready.source.address,
+                    timeout=cfg.smtp_timeout,
+                    server_hostname=relay.host,
+                    starttls=relay.tls,
+                )
+            except DeliveryError as exc:
+                last = exc
+                continue
+            if relay.username:
+                try:
+                    await conn.auth(relay.username, relay.password())
+                except DeliveryError as exc:
+                    await conn.close()
+                    last = exc
+                    continue
+            return conn, relay.host, relay
         raise last
 
     # -- outcomes -----------------------------------------------------------------------
