@@ -299,3 +299,58 @@ pool = "elsewhere"
         assert peers["127.0.0.2"] + peers["127.0.0.3"] == 400
 
     asyncio.run(_run(tmp_path, (_provider("pools", "127.0.9.5"),), shaping, body))
+
+
+@pytest.mark.slow
+def test_pause_and_resume_take_effect_within_seconds_on_a_running_worker(
+    tmp_path: Path,
+) -> None:
+    from sendwell.campaigns.service import pause_campaign, resume_campaign
+
+    shaping = """
+[default]
+connection_limit = 2
+max_message_rate = "25/s"
+[source_default]
+max_message_rate = "100000/s"
+"""
+    emails = [f"p{i}@steady.sandbox" for i in range(150)]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, timer: FakeTimer) -> None:
+        campaign_id = _seed(app, emails)
+        stop = asyncio.Event()
+        worker = app.worker()  # real time: this is about wall-clock reaction
+        task = asyncio.create_task(worker.run(stop=stop))
+
+        async def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not condition():
+                assert asyncio.get_running_loop().time() < deadline, f"timed out: {what}"
+                await asyncio.sleep(0.02)
+
+        def received() -> int:
+            path = tmp_path / "record.jsonl"
+            return len(path.read_text().splitlines()) if path.exists() else 0
+
+        await until(lambda: received() >= 30, "30 deliveries")
+        with app.engine.begin() as conn:
+            pause_campaign(conn, campaign_id)
+        paused_at = asyncio.get_running_loop().time()
+        # Within a second the worker notices; at most the messages on the wire land.
+        await asyncio.sleep(1.0)
+        settled = received()
+        await asyncio.sleep(1.5)
+        assert received() == settled, "messages kept going out after the pause"
+        assert settled < 30 + 25 * 1.0 + 2  # no more than a second's worth after pausing
+        with app.engine.begin() as conn:
+            resume_campaign(conn, campaign_id, now=clock.now())
+        await until(lambda: received() >= len(emails), "every recipient after resuming")
+        stop.set()
+        await task
+        assert asyncio.get_running_loop().time() - paused_at < 30
+        counts = Counter(r["rcpt"] for r in _record(tmp_path))
+        assert counts == Counter(emails)  # nobody skipped, nobody twice
+        with app.engine.connect() as conn:
+            assert campaign_status(conn, campaign_id).counts["delivered"] == len(emails)
+
+    asyncio.run(_run(tmp_path, (_provider("steady", "127.0.9.6"),), shaping, body, fake_time=False))
