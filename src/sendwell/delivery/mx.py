@@ -43,7 +43,8 @@ import dns.rdatatype
 import dns.resolver
 
 from sendwell.clock import Clock
-from sendwell.errors import ConfigError, DeliveryError, PermanentFailure, TemporaryFailure
+from sendwell.dnsclient import make_resolver
+from sendwell.errors import DeliveryError, PermanentFailure, TemporaryFailure
 
 __all__ = ["MxHost", "MxResolver", "MxRoute"]
 
@@ -106,18 +107,7 @@ class MxResolver:
         max_ttl: int = 86400,
         negative_ttl: int = 300,
     ) -> None:
-        if nameserver is None:
-            try:
-                resolver = dns.asyncresolver.Resolver()
-            except dns.exception.DNSException as exc:
-                raise ConfigError(f"cannot read the system DNS configuration: {exc}") from exc
-        else:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [nameserver[0]]
-            resolver.port = nameserver[1]
-        resolver.timeout = timeout
-        resolver.lifetime = timeout
-        self._dns = resolver
+        self._dns = make_resolver(nameserver, timeout)
         self._clock = clock
         self._min_ttl = min_ttl
         self._max_ttl = max_ttl

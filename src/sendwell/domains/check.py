@@ -26,6 +26,7 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
+from sendwell.dnsclient import make_resolver
 from sendwell.domains.records import parse_sources
 from sendwell.errors import ConfigError
 
@@ -46,17 +47,7 @@ class DnsLookup:
     """TXT / A / AAAA / MX lookups through one resolver; missing names give empty lists."""
 
     def __init__(self, nameserver: tuple[str, int] | None, timeout: float = 5.0) -> None:
-        if nameserver is None:
-            try:
-                resolver = dns.asyncresolver.Resolver()
-            except dns.exception.DNSException as exc:
-                raise ConfigError(f"cannot read the system DNS configuration: {exc}") from exc
-        else:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [nameserver[0]]
-            resolver.port = nameserver[1]
-        resolver.timeout = resolver.lifetime = timeout
-        self._dns = resolver
+        self._dns = make_resolver(nameserver, timeout)
 
     async def _query(self, name: str, rtype: str) -> list[str]:
         try:

@@ -42,6 +42,7 @@ import dns.resolver
 import dns.rrset
 
 from sendwell.clock import Clock
+from sendwell.dnsclient import make_resolver
 from sendwell.errors import ConfigError
 from sendwell.verify.records import Finding, Reason
 
@@ -104,18 +105,7 @@ class DomainChecker:
         error_ttl: int = 30,
         allowed_networks: Iterable[IpNetwork] = (),
     ) -> None:
-        if nameserver is None:
-            try:
-                resolver = dns.asyncresolver.Resolver()
-            except dns.exception.DNSException as exc:
-                raise ConfigError(f"cannot read the system DNS configuration: {exc}") from exc
-        else:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [nameserver[0]]
-            resolver.port = nameserver[1]
-        resolver.timeout = timeout
-        resolver.lifetime = timeout
-        self._dns = resolver
+        self._dns = make_resolver(nameserver, timeout)
         self._clock = clock
         self._min_ttl = min_ttl
         self._max_ttl = max_ttl
