@@ -63,3 +63,45 @@ def test_unreachable_redis_is_a_storage_error() -> None:
         await t.close()
 
     asyncio.run(main())
+
+
+def test_an_automation_action_one_worker_starts_reaches_the_others(redis_url: str) -> None:
+    from sendwell.delivery.automation import ActionBoard, SharedAction
+    from sendwell.delivery.shaping import load_shaping
+
+    shaping = load_shaping()
+    gmail = shaping.site_limits(["gmail-smtp-in.l.google.com"], shaping.sources[0])
+    storm = "421-4.7.28 Our system has detected an unusual rate of unsolicited mail"
+
+    async def main() -> None:
+        ns = f"test-{uuid.uuid4().hex}"
+        a, b = RedisThrottles(redis_url, namespace=ns), RedisThrottles(redis_url, namespace=ns)
+        board_a, board_b = ActionBoard(), ActionBoard()
+        now = 1_000.0
+        try:
+            action = board_a.observe(
+                site_scope="site:x",
+                source_scope="source:x",
+                reply=storm,
+                rules=gmail.automation,
+                now=now,
+                normal_connections=5,
+            )
+            assert action is not None
+            await a.publish_action(SharedAction.of(action), now)
+            shared = await b.fetch_actions(["site:x", "source:x", "site:other"], now + 1)
+            assert [s.scope for s in shared] == ["site:x"]
+            assert board_b.adopt(shared[0], gmail.automation, now + 1)
+            assert not board_b.adopt(shared[0], gmail.automation, now + 1)  # already known
+            shape = board_b.shape(
+                site_scope="site:x", source_scope="source:x", base=gmail.limits, now=now + 2
+            )
+            assert shape.suspended(now + 2)
+            assert shape.suspended_until == pytest.approx(now + 600)
+            # A worker with other rules (another shaping file) ignores what it cannot match.
+            assert not ActionBoard().adopt(shared[0], (), now + 1)
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(main())

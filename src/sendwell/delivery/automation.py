@@ -61,6 +61,32 @@ class Shape:
         return self.suspended_until is not None and self.suspended_until > now
 
 
+@dataclass(frozen=True)
+class SharedAction:
+    """An action as other workers learn of it (through Redis): plain, serializable data."""
+
+    scope: str
+    provider: str
+    pattern: str
+    action: str
+    started: float
+    until: float
+    ramp_end: float
+    reply: str
+
+    @classmethod
+    def of(cls, a: ActiveAction) -> SharedAction:
+        return cls(a.scope, a.rule.provider, a.rule.regex.pattern, a.rule.action, a.started,
+                   a.until, a.ramp_end, a.reply)  # fmt: skip
+
+    def matches(self, rule: AutomationRule) -> bool:
+        return (rule.provider, rule.regex.pattern, rule.action) == (
+            self.provider,
+            self.pattern,
+            self.action,
+        )
+
+
 @dataclass
 class ActionBoard:
     """Active actions per scope, and recent matches for threshold rules."""
@@ -105,6 +131,26 @@ class ActionBoard:
             self.actions[scope] = [*current, action]
             return action
         return None
+
+    def adopt(self, shared: SharedAction, rules: tuple[AutomationRule, ...], now: float) -> bool:
+        """Take over an action another worker started (see :class:`SharedAction`).
+
+        Returns True when it changed this board. Actions for rules this worker does not
+        know (a different shaping file) or already over are ignored.
+        """
+        if shared.ramp_end <= now:
+            return False
+        rule = next((r for r in rules if shared.matches(r)), None)
+        if rule is None:
+            return False
+        current = self.actions.get(shared.scope, [])
+        mine = next((a for a in current if a.rule is rule), None)
+        if mine is not None and mine.until >= shared.until:
+            return False
+        action = ActiveAction(rule, shared.scope, shared.started, shared.until, shared.reply,
+                              shared.ramp_end)  # fmt: skip
+        self.actions[shared.scope] = [*(a for a in current if a.rule is not rule), action]
+        return True
 
     def active(self, scope: str, now: float) -> list[ActiveAction]:
         """Actions still affecting ``scope`` (a suspend with a ramp lasts until the ramp ends)."""

@@ -18,9 +18,11 @@ any number of workers share limits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from sendwell.delivery.automation import SharedAction
 from sendwell.delivery.rates import Rate
 
 
@@ -65,6 +67,14 @@ class Throttles(Protocol):
         """Slots currently held (for observability)."""
         ...
 
+    async def publish_action(self, action: SharedAction, now: float) -> None:
+        """Tell every worker about an automation action this one started."""
+        ...
+
+    async def fetch_actions(self, scopes: Sequence[str], now: float) -> list[SharedAction]:
+        """Actions in force for ``scopes`` that any worker started."""
+        ...
+
 
 class LocalThrottles:
     """In-process state: enough when one worker sends (the SQLite default)."""
@@ -104,3 +114,9 @@ class LocalThrottles:
 
     async def connections(self, key: str, now: float) -> int:
         return len(self._live(key, now))
+
+    async def publish_action(self, action: SharedAction, now: float) -> None:
+        """One process: its own board already holds the action."""
+
+    async def fetch_actions(self, scopes: Sequence[str], now: float) -> list[SharedAction]:
+        return []

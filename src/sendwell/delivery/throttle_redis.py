@@ -12,11 +12,15 @@ renews a lease with every message, and gives it a TTL of a few SMTP timeouts).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from sendwell.delivery.automation import SharedAction
 from sendwell.delivery.rates import Rate
 from sendwell.errors import StorageError
 
@@ -113,6 +117,33 @@ class RedisThrottles:
 
     async def connections(self, key: str, now: float) -> int:
         return int(await self._run("count", [self._prefix + key], []))
+
+    async def publish_action(self, action: SharedAction, now: float) -> None:
+        """Store the action under its scope until its ramp ends (Redis expires it then)."""
+        key = f"{self._prefix}action:{action.scope}"
+        field = f"{action.provider}|{action.action}|{action.pattern}"
+        ttl_ms = max(1, int((action.ramp_end - now) * 1000))
+        try:
+            client = self._redis()
+            await client.hset(key, field, json.dumps(dataclasses.asdict(action)))
+            await client.pexpire(key, ttl_ms, gt=True)
+            await client.pexpire(key, ttl_ms, nx=True)
+        except (RedisError, OSError) as exc:
+            raise StorageError(f"Redis: {exc}") from None
+
+    async def fetch_actions(self, scopes: Sequence[str], now: float) -> list[SharedAction]:
+        if not scopes:
+            return []
+        try:
+            client = self._redis()
+            async with client.pipeline(transaction=False) as pipe:
+                for scope in scopes:
+                    pipe.hvals(f"{self._prefix}action:{scope}")
+                results = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise StorageError(f"Redis: {exc}") from None
+        actions = [SharedAction(**json.loads(raw)) for values in results for raw in values]
+        return [a for a in actions if a.ramp_end > now]
 
     async def close(self) -> None:
         if self._client is not None:

@@ -42,7 +42,7 @@ from typing import Any
 
 from sendwell.clock import Clock
 from sendwell.delivery import engine_state
-from sendwell.delivery.automation import ActionBoard, Shape
+from sendwell.delivery.automation import ActionBoard, Shape, SharedAction
 from sendwell.delivery.jobs import BuildFailure, MessageBuilder, OutboxJob, Outcome, OutcomeKind
 from sendwell.delivery.mx import MxHost, MxResolver, MxRoute
 from sendwell.delivery.outbox import OutboxStore
@@ -65,6 +65,7 @@ WARMUP_REFRESH_SECONDS = 60.0
 # to the scheduled queue instead of holding rows and a connection idle.
 MAX_INLINE_WAIT = 2.0
 SLOT_RETRY_SECONDS = 0.25
+ACTION_SYNC_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Worker:
         self._flush_lock = asyncio.Lock()
         engine = self._store.engine
         self._warmup = await asyncio.to_thread(engine_state.warmup_days, engine)
-        last_renew = last_snapshot = last_warmup = self._timer()
+        last_renew = last_snapshot = last_warmup = last_sync = self._timer()
         try:
             while not (stop is not None and stop.is_set()):
                 self._campaigns = await asyncio.to_thread(self._store.running_campaigns)
@@ -164,6 +165,9 @@ class Worker:
                 if now - last_snapshot >= SNAPSHOT_SECONDS:
                     await self._snapshot()
                     last_snapshot = now
+                if now - last_sync >= ACTION_SYNC_SECONDS:
+                    await self._sync_actions()
+                    last_sync = now
                 if now - last_warmup >= WARMUP_REFRESH_SECONDS:
                     self._warmup = await asyncio.to_thread(engine_state.warmup_days, engine)
                     last_warmup = now
@@ -188,6 +192,18 @@ class Worker:
                     last_renew = now
         finally:
             await self._shutdown()
+
+    async def _sync_actions(self) -> None:
+        """Adopt automation actions other workers started for the sites this one serves."""
+        scopes: dict[str, ReadyQueue] = {}
+        for ready in self._ready.values():
+            scopes[ready.site_scope] = ready
+            scopes[ready.source_scope] = ready
+        now = self._timer()
+        for shared in await self._throttles.fetch_actions(sorted(scopes), now):
+            ready = scopes[shared.scope]
+            if self.board.adopt(shared, ready.limits.automation, now):
+                log.warning("automation (from another worker): %s on %s", shared.action, ready.key)
 
     async def _idle_wait(self, stop: asyncio.Event | None) -> None:
         """Sleep until the next deferred row is due, a poll interval, or a stop request."""
@@ -545,6 +561,8 @@ class Worker:
             log.warning(
                 "automation: %s on %s after %r", action.describe(self._timer()), ready.key, str(exc)
             )
+            # Every other worker sending to this site must back off too.
+            self._spawn(self._throttles.publish_action(SharedAction.of(action), self._timer()))
 
     def _fail(
         self, job: OutboxJob, exc: DeliveryError, *, mx_host: str | None, ready: ReadyQueue | None
