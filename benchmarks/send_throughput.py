@@ -277,16 +277,21 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sendwell-bench-"))
     port = free_port()
     sink = start_sink(port)
+    ok = False
     try:
         from sendwell.compose.dkim import generate_rsa_pem
 
         source_rate = smtp_source(port, args.source, 5000)
         naive_rate = naive_loop(port, args.naive, generate_rsa_pem())
         metrics = run_sendwell(port, args.recipients, args.processes, work)
+        ok = True
     finally:
         sink.kill()
         sink.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work} for inspection", file=sys.stderr)
     print(f"{'path':<44}{'msgs/s':>10}")
     print(
         f"{'sendwell end to end (' + str(args.processes) + ' processes, DKIM RSA-2048)':<44}"

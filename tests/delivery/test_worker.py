@@ -13,7 +13,7 @@ import email.policy
 import json
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from sendwell.campaigns.service import (
 from sendwell.clock import FrozenClock
 from sendwell.compose.verp import parse_verp
 from sendwell.config import Settings
+from sendwell.delivery.jobs import Outcome
 from sendwell.sandbox import MxHost, ProviderProfile, Sandbox, SandboxConfig
 from sendwell.store.schema import events, outbox
 
@@ -352,3 +353,54 @@ def test_a_message_on_the_wire_when_its_campaign_is_cancelled_is_recorded_as_del
         assert store.lease("w2", limit=10, lease_seconds=300, now=clock.now()) == []
 
     asyncio.run(_with_world(tmp_path, _world(), None, body))
+
+
+def test_drain_does_not_stop_while_rows_are_queued_when_work_in_hand_runs_out_mid_flush(
+    tmp_path: Path,
+) -> None:
+    """Regression: a round that skipped leasing (enough in hand) must not read as "empty".
+
+    The after-record hook below holds each flush until every message the worker had in
+    hand is finished — the interleaving that made drain() return with most recipients
+    still queued when sessions were faster than the database.
+    """
+    import threading
+    import time
+
+    emails = [f"q{i}@slowpoke.sandbox" for i in range(60)]
+    # Slow replies keep more than half a batch in hand when the loop wakes up, so rounds
+    # skip leasing; the hook then lets all of it finish before the round ends.
+    slowpoke = ProviderProfile(
+        name="slowpoke",
+        domains=("slowpoke.sandbox",),
+        mx_hosts=(MxHost(10, "mx.slowpoke.sandbox", "127.0.7.9"),),
+        slow_ms=40,
+    )
+    world = SandboxConfig(
+        providers=(slowpoke,), dns_records=(), dns_faults={}, dns_port=0, smtp_port=0
+    )
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        campaign_id = _seed(app, emails, names={})
+        # Two sessions finish messages two at a time: rounds wake on the timer with more
+        # than half of the batch still in hand.
+        (tmp_path / "shaping.toml").write_text(
+            FAST_SHAPING.replace("connection_limit = 10", "connection_limit = 2")
+        )
+        worker = app.worker(batch_size=40)
+        original = worker._after_record  # the app's hook (bounce policy, finishing campaigns)
+        assert original is not None
+        in_hand_done = threading.Event()
+
+        def slow_flush(outcomes: Sequence[Outcome]) -> None:
+            deadline = time.monotonic() + 5
+            while worker._pending and time.monotonic() < deadline:
+                in_hand_done.wait(0.01)
+            original(outcomes)
+
+        worker._after_record = slow_flush
+        await worker.drain()
+        with app.engine.connect() as conn:
+            assert campaign_status(conn, campaign_id).counts["delivered"] == len(emails)
+
+    asyncio.run(_with_world(tmp_path, world, None, body))

@@ -157,7 +157,9 @@ class Worker:
         try:
             while not (stop is not None and stop.is_set()):
                 self._campaigns = await asyncio.to_thread(self._store.running_campaigns)
-                leased = 0
+                # None: no lease was tried this round (plenty in hand) — which says nothing
+                # about whether the queue is empty.
+                leased: int | None = None
                 if len(self._pending) <= cfg.batch_size // 2:
                     leased = await self._lease_and_dispatch(cfg.batch_size - len(self._pending))
                 await self._flush()
@@ -171,7 +173,9 @@ class Worker:
                 if now - last_warmup >= WARMUP_REFRESH_SECONDS:
                     self._warmup = await asyncio.to_thread(engine_state.warmup_days, engine)
                     last_warmup = now
-                if not self._pending and leased == 0:
+                if leased is None and not self._pending:
+                    continue  # work in hand ran out meanwhile: lease again at once
+                if leased == 0 and not self._pending:
                     if until_idle:
                         return
                     if until is not None and await asyncio.to_thread(until):
