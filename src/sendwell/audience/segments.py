@@ -1,0 +1,291 @@
+"""Segments: a small JSON filter language compiled to SQLAlchemy conditions.
+
+Users never write SQL. A segment is a JSON object; every value reaches the database as a
+bound parameter, and attribute names are checked against a strict pattern. The grammar::
+
+    {"all": [F, ...]}   {"any": [F, ...]}   {"not": F}
+    {"attr": NAME, "op": OP, "value": V}     OP: = != < > contains in exists
+    {"field": "email|domain|first_name|last_name", "op": OP, "value": V}
+    {"list": LIST_ID}                        confirmed member of that list
+    {"list": LIST_ID, "status": "unconfirmed|confirmed|unsubscribed"}
+    {"subscribed": {"list": ID?, "after": ISO?, "before": ISO?, "within_days": N?}}
+    {"opened_within_days": N}   {"clicked_within_days": N}   {"never_opened": true}
+    {"received_campaign": ID}   {"not_received_campaign": ID}
+
+The result is a condition on ``subscribers`` (one row per person, so recipients on several
+lists are counted once). Engagement comes from ``events`` (kinds ``open``/``click``);
+"received" means an outbox row of that campaign was delivered.
+
+Semantics chosen where the issue is silent: ``!=`` matches people without the attribute
+too; ``contains`` is case-insensitive; ``<``/``>`` with a number compare numerically and
+ignore non-numeric values, with a string compare as text (ISO dates sort correctly).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
+
+from sendwell.errors import ConflictError, InvalidInput, NotFound
+from sendwell.store.schema import events, outbox, subscribers, subscriptions
+from sendwell.store.schema_audience import segments
+
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_NUMERIC = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+class _IsNumeric(ColumnElement[bool]):
+    """True when a text value is a plain decimal number (so casting it cannot fail).
+
+    PostgreSQL gets a regular expression; SQLite has none built in (SQLAlchemy's REGEXP
+    calls back into Python per row, too slow over a million rows), so it gets GLOBs:
+    only digits, dots and minus signs, and at least one digit.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@compiles(_IsNumeric)
+def _numeric_default(element: _IsNumeric, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.value, **kw)
+    pattern = compiler.process(literal(_NUMERIC), **kw)
+    return f"({value} ~ {pattern})"
+
+
+@compiles(_IsNumeric, "sqlite")
+def _numeric_sqlite(element: _IsNumeric, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.value, **kw)
+    return (
+        f"({value} NOT GLOB '*[^0-9.-]*' AND {value} GLOB '*[0-9]*' "
+        f"AND {value} NOT GLOB '?*-*' AND {value} NOT GLOB '*.*.*')"
+    )
+
+
+_FIELDS = {
+    "email": subscribers.c.email,
+    "domain": subscribers.c.domain,
+    "first_name": subscribers.c.first_name,
+    "last_name": subscribers.c.last_name,
+}
+_OPS = ("=", "!=", "<", ">", "contains", "in", "exists")
+_STATUSES = ("unconfirmed", "confirmed", "unsubscribed")
+MAX_DEPTH = 20
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{what} must be a non-negative whole number, not {value!r}")
+    return value
+
+
+def _when(value: Any, what: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"{what} must be an ISO date, not {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+def _compare(column: Any, op: str, value: Any, *, json: bool) -> ColumnElement[bool]:
+    text = cast(column, String) if json else column
+    if op == "exists":
+        return text.is_not(None) if value in (True, None) else text.is_(None)
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise InvalidInput("'in' needs a non-empty list of values")
+        return text.in_([str(v) for v in value])
+    if isinstance(value, (list, dict)) or value is None:
+        raise InvalidInput(f"operator {op!r} needs a single value, not {value!r}")
+    if op == "contains":
+        return func.lower(text).contains(str(value).lower(), autoescape=True)
+    if op in ("<", ">") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = case((_IsNumeric(text), cast(text, Float)), else_=None)
+        return number < value if op == "<" else number > value
+    if op == "<":
+        return text < str(value)
+    if op == ">":
+        return text > str(value)
+    if op == "=":
+        return text == str(value)
+    if op == "!=":
+        return or_(text.is_(None), text != str(value))
+    raise InvalidInput(f"unknown operator {op!r}; use one of {', '.join(_OPS)}")
+
+
+def _having(column: Any, cond: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``subscribers.id IN (SELECT column ... WHERE cond)``: an uncorrelated subquery,
+    which SQLite runs once (an EXISTS per subscriber is ~40% slower over a million rows).
+    NULL ids are filtered out so that ``NOT`` of this stays correct."""
+    return subscribers.c.id.in_(select(column).where(and_(column.is_not(None), cond)))
+
+
+def _engaged(kind: str, since: datetime | None) -> ColumnElement[bool]:
+    cond: ColumnElement[bool] = events.c.kind == kind
+    if since is not None:
+        cond = and_(cond, events.c.at >= since)
+    return _having(events.c.subscriber_id, cond)
+
+
+def engaged_since(since: datetime) -> ColumnElement[bool]:
+    """An open or click by the subscriber at or after ``since`` (the sunset rule's test)."""
+    return _having(
+        events.c.subscriber_id, and_(events.c.kind.in_(("open", "click")), events.c.at >= since)
+    )
+
+
+def compile_segment(definition: Any, *, now: datetime, _depth: int = 0) -> ColumnElement[bool]:
+    """The SQL condition on ``subscribers`` for a definition; InvalidInput when malformed."""
+    if _depth > MAX_DEPTH:
+        raise InvalidInput("segment is nested too deeply")
+    if not isinstance(definition, dict) or len(definition) == 0:
+        raise InvalidInput(f"a segment filter is a JSON object, not {definition!r}")
+    d = definition
+    sub = _depth + 1
+    if "all" in d or "any" in d:
+        items = d.get("all", d.get("any"))
+        if not isinstance(items, list) or len(d) != 1:
+            raise InvalidInput("'all'/'any' take a list of filters and nothing else")
+        parts = [compile_segment(i, now=now, _depth=sub) for i in items]
+        if not parts:
+            return true()
+        return and_(*parts) if "all" in d else or_(*parts)
+    if "not" in d:
+        return not_(compile_segment(d["not"], now=now, _depth=sub))
+    if "attr" in d or "field" in d:
+        op = d.get("op", "=")
+        if op not in _OPS:
+            raise InvalidInput(f"unknown operator {op!r}; use one of {', '.join(_OPS)}")
+        if "attr" in d:
+            name = d["attr"]
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                raise InvalidInput(f"bad attribute name {name!r}")
+            column: Any = subscribers.c.attributes[name].as_string()
+            return _compare(column, op, d.get("value"), json=True)
+        field = d["field"]
+        if field not in _FIELDS:
+            raise InvalidInput(f"unknown field {field!r}; use one of {', '.join(_FIELDS)}")
+        return _compare(_FIELDS[field], op, d.get("value"), json=False)
+    if "list" in d:
+        status = d.get("status", "confirmed")
+        if status not in _STATUSES:
+            raise InvalidInput(f"subscription status must be one of {', '.join(_STATUSES)}")
+        return _having(
+            subscriptions.c.subscriber_id,
+            and_(
+                subscriptions.c.list_id == _int(d["list"], "list"),
+                subscriptions.c.status == status,
+            ),
+        )
+    if "subscribed" in d:
+        spec = d["subscribed"]
+        if not isinstance(spec, dict):
+            raise InvalidInput("'subscribed' takes an object: list, after, before, within_days")
+        cond: ColumnElement[bool] = subscriptions.c.status == "confirmed"
+        for key, value in spec.items():
+            if key == "list":
+                cond = and_(cond, subscriptions.c.list_id == _int(value, "list"))
+            elif key == "after":
+                cond = and_(cond, subscriptions.c.created_at >= _when(value, "after"))
+            elif key == "before":
+                cond = and_(cond, subscriptions.c.created_at < _when(value, "before"))
+            elif key == "within_days":
+                since = now - timedelta(days=_int(value, "within_days"))
+                cond = and_(cond, subscriptions.c.created_at >= since)
+            else:
+                raise InvalidInput(f"unknown key {key!r} in 'subscribed'")
+        return _having(subscriptions.c.subscriber_id, cond)
+    if "opened_within_days" in d:
+        days = _int(d["opened_within_days"], "opened_within_days")
+        return _engaged("open", now - timedelta(days=days))
+    if "clicked_within_days" in d:
+        days = _int(d["clicked_within_days"], "clicked_within_days")
+        return _engaged("click", now - timedelta(days=days))
+    if "never_opened" in d:
+        never = not_(_engaged("open", None))
+        return never if d["never_opened"] is not False else not_(never)
+    for key in ("received_campaign", "not_received_campaign"):
+        if key in d:
+            got = _having(
+                outbox.c.subscriber_id,
+                and_(outbox.c.campaign_id == _int(d[key], key), outbox.c.status == "delivered"),
+            )
+            return got if key == "received_campaign" else not_(got)
+    raise InvalidInput(f"unknown segment filter {sorted(d)!r}")
+
+
+def count_matching(conn: Connection, definition: Any, *, now: datetime) -> int:
+    """Live count of active subscribers a definition matches."""
+    cond = compile_segment(definition, now=now)
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(subscribers)
+            .where(and_(subscribers.c.status == "active", cond))
+        ).scalar_one()
+    )
+
+
+def create_segment(conn: Connection, name: str, definition: Any, *, now: datetime) -> int:
+    """Save a segment (validated by compiling it); returns its id."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a segment needs a name")
+    compile_segment(definition, now=now)
+    try:
+        with conn.begin_nested():
+            new_id = conn.execute(
+                insert(segments).values(name=name, definition=definition, created_at=now)
+            ).inserted_primary_key[0]  # type: ignore[index]
+    except IntegrityError:
+        raise ConflictError(f"a segment named {name!r} already exists") from None
+    return int(new_id)
+
+
+def find_segment(conn: Connection, name_or_id: str) -> tuple[int, str, Any]:
+    """(id, name, definition) by name, or by id when the text is a number."""
+    row = conn.execute(select(segments).where(segments.c.name == name_or_id)).first()
+    if row is None and str(name_or_id).isdigit():
+        row = conn.execute(select(segments).where(segments.c.id == int(name_or_id))).first()
+    if row is None:
+        raise NotFound(f"no segment {name_or_id!r}")
+    return int(row.id), str(row.name), row.definition
+
+
+def all_segments(conn: Connection) -> list[tuple[int, str, Any]]:
+    rows = conn.execute(select(segments).order_by(segments.c.id)).all()
+    return [(int(r.id), str(r.name), r.definition) for r in rows]
+
+
+def delete_segment(conn: Connection, segment_id: int) -> None:
+    try:
+        with conn.begin_nested():
+            conn.execute(segments.delete().where(segments.c.id == segment_id))
+    except IntegrityError:
+        raise ConflictError(f"segment {segment_id} is used by a campaign") from None
