@@ -1,0 +1,69 @@
+"""``create_app``: the FastAPI application of one sendwell instance.
+
+Wires, from an opened :class:`sendwell.app.App` (kept in ``app.state.sendwell``; there
+is no global):
+
+* ``/api/v1/...`` — the REST API, schema at ``/api/v1/openapi.json`` (no hosted docs UI:
+  sendwell loads nothing from a CDN);
+* ``/admin/...`` — the server-rendered admin UI, ``/static/...`` its CSS and script;
+* ``/subscribe/...`` — public pages; the tracking engineer's ``sendwell.web.tracking``
+  router (pixel, clicks, unsubscribe, preferences) when that module is present;
+* ``/webhooks/{ses,sendgrid,mailgun,postmark}`` — provider feedback;
+* ``/healthz`` — liveness for load balancers.
+
+Request bodies larger than ``web_max_body_bytes`` are refused with 413 and every
+response carries conservative security headers (:mod:`sendwell.web.middleware`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from sendwell.app import App
+from sendwell.web import admin, errors, public, webhooks
+from sendwell.web.api import build_router
+from sendwell.web.middleware import WebMiddleware
+from sendwell.web.templating import STATIC_DIR, build_templates
+
+API_DESCRIPTION = """The sendwell REST API. Authenticate with `Authorization: Bearer <token>`
+(`sendwell tokens create --scope campaigns:write ...`). Collections page with `limit` and
+`cursor`; every error is `{"error": {"code": ..., "message": ...}}`."""
+
+
+def create_app(app: App) -> FastAPI:
+    """The ASGI application serving ``app``'s database with its settings and clock."""
+    web = FastAPI(
+        title="sendwell",
+        version="1",
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    web.state.sendwell = app
+    web.state.templates = build_templates()
+    errors.install(web)
+    web.add_middleware(WebMiddleware, max_body_bytes=app.settings.web_max_body_bytes)
+    web.include_router(build_router())
+    web.include_router(admin.build_router())
+    web.include_router(public.router)
+    web.include_router(webhooks.router)
+    if importlib.util.find_spec("sendwell.web.tracking") is not None:
+        from sendwell.web import tracking  # the tracking engineer's router, when present
+
+        web.include_router(tracking.router)
+    web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @web.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/admin/", status_code=303)
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return web

@@ -1,0 +1,65 @@
+"""ASGI middleware: request body size limit and security headers on every response.
+
+The size limit is enforced twice: a declared ``Content-Length`` over the limit is refused
+before anything is read, and a chunked body is counted as it arrives and refused (413)
+as soon as it passes the limit, so an upload without a length cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sendwell.web.errors import WebError, error_response
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+class WebMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.limit = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.limit:
+            response = error_response(
+                Request(scope), 413, "payload_too_large", f"request body over {self.limit} bytes"
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise WebError(
+                        413, "payload_too_large", f"request body over {self.limit} bytes"
+                    )
+            return message
+
+        await self.app(scope, counted, send_with_headers)

@@ -1,0 +1,116 @@
+"""Fixtures for the web tests: an App on each database backend and an in-process client.
+
+The client is Starlette's ``TestClient`` (httpx over the ASGI app, no socket); one test
+in ``test_server.py`` goes through a real uvicorn server on loopback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from sendwell.app import App
+from sendwell.audience.lists import create_list
+from sendwell.audience.records import NewSubscriber
+from sendwell.audience.subscribers import add_subscribers
+from sendwell.campaigns.service import create_campaign
+from sendwell.clock import FrozenClock
+from sendwell.config import Secret, Settings
+from sendwell.domains.store import add_domain
+from sendwell.web.app import create_app
+from sendwell.web.tokens import create_token
+from sendwell.web.users import create_user
+
+PASSWORD = "correct horse battery"
+ADMIN = "admin@example.com"
+FOOTER = (
+    "<p>{{ sender.organization }}, {{ sender.postal_address }} · "
+    '<a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+)
+HTML = (
+    "<p>Hello {{ subscriber.first_name | default('there') }}, our news of the month.</p>" + FOOTER
+)
+
+
+def make_settings(tmp_path: Path, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "secret_key": Secret("k" * 32),
+        "spamd_address": "",
+        "public_url": "https://mail.example.com",
+        "sender_organization": "Example Inc.",
+        "sender_postal_address": "1 Main St, Springfield",
+    }
+    return Settings().replace(**{**values, **changes})
+
+
+@pytest.fixture
+def app(engine: Engine, clock: FrozenClock, tmp_path: Path) -> App:
+    return App(settings=make_settings(tmp_path), engine=engine, clock=clock)
+
+
+@pytest.fixture
+def client(app: App) -> Iterator[TestClient]:
+    with TestClient(create_app(app), base_url="https://testserver") as c:
+        yield c
+
+
+def token_for(app: App, *scopes: str) -> dict[str, str]:
+    """Authorization header of a fresh token with ``scopes``."""
+    with app.engine.begin() as conn:
+        _, secret = create_token(conn, "test", scopes, now=app.clock.now())
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def login_csrf(client: TestClient) -> str:
+    page = client.get("/admin/login")
+    assert page.status_code == 200
+    return str(client.cookies.get("sendwell_login_csrf"))
+
+
+def sign_in(client: TestClient, app: App, email: str = ADMIN) -> str:
+    """Create the user, sign in; returns the session's CSRF token (from the dashboard)."""
+    with app.engine.begin() as conn:
+        create_user(conn, email, PASSWORD, now=app.clock.now())
+    token = login_csrf(client)
+    r = client.post(
+        "/admin/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": token, "next": "/admin/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return csrf_from(client.get("/admin/").text)
+
+
+def csrf_from(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def seed(app: App, *, people: int = 3, list_name: str = "News") -> tuple[int, int]:
+    """A list with ``people`` confirmed subscribers, a signed sending domain and a draft
+    campaign to it; returns (list id, campaign id)."""
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        ml = create_list(conn, list_name, now=now)
+        add_subscribers(
+            conn,
+            [NewSubscriber(f"p{i}@example.org", f"P{i}") for i in range(people)],
+            mailing_list=ml,
+            now=now,
+        )
+        add_domain(
+            conn, "example.com", selector="s1", ed25519=False, secret_key=app.secret_key(),
+            now=now,
+        )  # fmt: skip
+        c = create_campaign(
+            conn, name="", subject="November news", from_email="news@example.com",
+            from_name="Example News", html_template=HTML, text_template=None,
+            list_ids=[ml.id], now=now,
+        )  # fmt: skip
+    return ml.id, c.id
