@@ -5,10 +5,13 @@
 #   postfix         - smtp-sink / smtp-source for the throughput benchmark, and a real MTA
 #                     that returns DSNs in the feedback-loop test (the daemon is never enabled)
 #   dovecot-imapd   - a real IMAP server for the bounce-mailbox polling test
+#   chromium        - the browser the admin UI tests drive through Playwright (Playwright's
+#                     own browser download is never used)
+#   wrk             - the load generator of benchmarks/tracking.py
 # Installed with apt-get when missing. Without root (a developer machine) the tests that
 # need them skip and say why; in CI (CI=true) a failed install fails the build.
 set -euo pipefail
-packages=(opendkim-tools spamassassin spamc postfix dovecot-imapd)
+packages=(opendkim-tools spamassassin spamc postfix dovecot-imapd chromium wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

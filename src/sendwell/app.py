@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from sendwell.campaigns.builder import CampaignMessageBuilder
+from sendwell.campaigns.records import CampaignStatus
 from sendwell.campaigns.sender import SenderDefaults
-from sendwell.campaigns.service import finish_if_done
+from sendwell.campaigns.service import finish_if_done, start_campaign
 from sendwell.clock import Clock, SystemClock
 from sendwell.config import Settings
 from sendwell.delivery.jobs import Outcome
@@ -104,6 +105,14 @@ class App:
             frequency_cap_count=s.frequency_cap_count,
             frequency_cap_days=s.frequency_cap_days,
         )
+
+    def start_campaign(self, conn: Connection, campaign_id: int) -> CampaignStatus:
+        """Start a draft with this installation's frequency cap, verification policy and
+        sunset window (the one place those settings reach campaign start)."""
+        return start_campaign(
+            conn, campaign_id, now=self.clock.now(), defaults=self.sender_defaults(),
+            policy=self.verify_policy(), sunset_days=self.settings.sunset_days,
+        )  # fmt: skip
 
     def feedback_policy(self) -> FeedbackPolicy:
         """Soft-bounce window and circuit-breaker thresholds."""

@@ -143,7 +143,9 @@ class Settings:
         "one Redis server.",
     )
     worker_processes: int = setting(
-        1, "Worker processes `sendwell worker` starts (signing is CPU-bound: one per core)."
+        0,
+        "Worker processes `sendwell worker` starts; 0 means one per CPU core (building and "
+        "signing messages is CPU-bound).",
     )
 
     # -- address verification -------------------------------------------------------------
@@ -288,6 +290,57 @@ class Settings:
         "127.0.0.1:783",
         "SpamAssassin `spamd` (`host:port`) that preflight asks for a content score; when it "
         "does not answer, built-in heuristics are used. Empty: never ask spamd.",
+    )
+
+    # -- web (admin UI, REST API, public pages) ----------------------------------------------
+    web_session_hours: float = setting(
+        12.0, "How long an admin UI sign-in lasts before the user must sign in again."
+    )
+    web_login_max_failures: int = setting(
+        5,
+        "Failed sign-ins allowed per client IP and user within `web_login_window_seconds`; "
+        "further attempts are refused (HTTP 429) until the window has passed.",
+    )
+    web_login_window_seconds: int = setting(
+        900, "Window in seconds over which failed sign-ins are counted."
+    )
+    web_subscribe_max_per_hour: int = setting(
+        20, "Subscribe-form submissions accepted per client IP per hour (spam protection)."
+    )
+    web_max_body_bytes: int = setting(
+        10 * 1024 * 1024, "Largest HTTP request body (uploads included); bigger ones get 413."
+    )
+
+    # -- audience (consent, double opt-in, sunset, import) ------------------------------
+    sunset_days: int = setting(
+        180,
+        "Subscribers with no open or click in this many days (and subscribed for longer) "
+        "are left out of campaigns unless a campaign targets them for re-engagement; "
+        "0 turns the sunset rule off.",
+    )
+    optin_link_days: int = setting(
+        7, "Days a double opt-in confirmation link stays valid after it is sent."
+    )
+    import_batch_size: int = setting(20000, "Rows written per transaction by `subscribers import`.")
+
+    # -- tracking (opens, clicks, unsubscribe pages, reports) --------------------------
+    tracking_previous_keys: Secret = setting(
+        Secret(""),
+        "Retired signing keys, comma-separated, still accepted (never used to sign) for "
+        "tracking, unsubscribe and preference links after `secret_key` is rotated. Keep "
+        "each for at least a year so links in old messages keep working.",
+    )
+    tracking_scanner_window_seconds: float = setting(
+        10.0,
+        "Clicks within this many seconds of delivery are counted as security scanners, not people.",
+    )
+    tracking_scanner_networks: str = setting(
+        "40.92.0.0/15,40.107.0.0/16,52.100.0.0/14,104.47.0.0/17",
+        "Comma-separated networks (CIDR) of link-scanning security services; their clicks "
+        "are counted as machine activity.",
+    )
+    tracking_batch_size: int = setting(
+        1000, "Most open/click events written per transaction by the web process."
     )
 
     # -- derived values ---------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_tour_up_to_a_started_campaign(run: Run, tmp_path: Path) -> None:
         "broken-address,X,Y\ncy@example.org,,Rome\n",
         encoding="utf-8",
     )
-    imported = run("subscribers", "import", str(csv_file), "--list", "News")
+    imported = run("subscribers", "import", str(csv_file), "--list", "News", "--basis", "consent")
     assert imported.returncode == 0, imported.stderr
     assert "imported 2 new, 0 updated, 1 rejected" in imported.stdout
     assert "line 3" in imported.stdout

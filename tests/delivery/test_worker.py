@@ -39,7 +39,7 @@ from sendwell.compose.verp import parse_verp
 from sendwell.config import Settings
 from sendwell.delivery.jobs import Outcome
 from sendwell.sandbox import MxHost, ProviderProfile, Sandbox, SandboxConfig
-from sendwell.store.schema import events, outbox
+from sendwell.store.schema import events, outbox, subscriptions
 
 FIRST_NAMES = ["Ada", "Grace", "Linus", "Jörg", "Zoë", "Ken", "Radia", "Alan"]
 
@@ -404,3 +404,64 @@ def test_drain_does_not_stop_while_rows_are_queued_when_work_in_hand_runs_out_mi
             assert campaign_status(conn, campaign_id).counts["delivered"] == len(emails)
 
     asyncio.run(_with_world(tmp_path, world, None, body))
+
+
+def test_double_opt_in_confirmation_goes_out_first_and_its_link_confirms(tmp_path: Path) -> None:
+    """Subscribe → the confirmation travels through the engine ahead of campaign traffic →
+    the signed link in the received message confirms the subscription."""
+    import re
+
+    from sendwell.audience.consent import Evidence
+    from sendwell.audience.optin import confirm, set_list_message, subscribe
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        now = clock.now()
+        with app.engine.begin() as conn:
+            # Campaign traffic already queued for someone else on a single opt-in list...
+            campaign_id = _seed(app, [f"c{i}@beta.sandbox" for i in range(30)], names={})
+            news = create_list(conn, "Events", now=now, optin="double")
+            set_list_message(
+                conn,
+                news,
+                "confirmation",
+                subject="Please confirm your subscription",
+                html_template='<p>Confirm: <a href="{{ confirm_url }}">yes</a></p>',
+                from_email="news@sender.sandbox",
+                now=now,
+            )
+            result = subscribe(
+                conn,
+                NewSubscriber("new@alpha.sandbox", "Nia"),
+                news,
+                Evidence(
+                    source="form", ip="192.0.2.7", wording="Send me events", wording_version="v1"
+                ),
+                now=now,
+            )
+        assert result.status == "unconfirmed" and result.message_queued
+        # One row per lease makes the lease order visible in the sandbox record.
+        await app.worker(batch_size=1).drain()
+        record = _record(tmp_path)
+        # The confirmation was leased ahead of the campaign's thirty messages.
+        assert record[0]["rcpt"] == "new@alpha.sandbox"
+        message = next(m for m in sandbox.messages if m.rcpt == "new@alpha.sandbox")
+        parsed = email.message_from_bytes(message.data, policy=email.policy.default)
+        html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        token = re.search(r"/confirm/([^\"'<>\s]+)", html)
+        assert token is not None, html
+        with app.engine.begin() as conn:
+            done = confirm(
+                conn, token.group(1), clock.now(), "192.0.2.7", "test", key=app.secret_key()
+            )
+            assert not done.already
+            status = conn.execute(
+                select(subscriptions.c.status).where(
+                    subscriptions.c.subscriber_id == done.subscriber_id,
+                    subscriptions.c.list_id == news.id,
+                )
+            ).scalar_one()
+        assert status == "confirmed"
+        with app.engine.connect() as conn:
+            assert campaign_status(conn, campaign_id).counts["delivered"] == 30
+
+    asyncio.run(_with_world(tmp_path, _world(), None, body))

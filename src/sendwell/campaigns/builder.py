@@ -9,7 +9,10 @@ domain's DKIM signer), renders per recipient and assembles the MIME bytes with:
   ``X-Sendwell-Ref``) from ``compose.headers``;
 * templates see ``subscriber``, ``campaign``, ``sender`` (organization, postal address)
   and the recipient's ``unsubscribe_url``, ``preferences_url`` and ``view_url``;
-* a DKIM signature, last, when the From domain is a sending domain with keys.
+* a DKIM signature, last, when the From domain is a sending domain with keys;
+* when the campaign's ``tracking`` is on: the template's literal links rewritten to signed
+  click URLs (``tracking.rewrite``; the campaign's allow-list is stored on first
+  preparation) and an open pixel. Privacy mode (``tracking`` off) leaves the HTML as is.
 
 Limit: a campaign's preparation is cached, so a sending domain added while a worker runs
 is used by that worker only after it restarts (or for campaigns it has not seen yet).
@@ -24,9 +27,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from sendwell.audience.optin import confirm_url
 from sendwell.campaigns.records import Campaign
 from sendwell.campaigns.sender import CampaignSender, SenderDefaults, campaign_sender
-from sendwell.campaigns.service import get_campaign
+from sendwell.campaigns.service import campaign_kind, get_campaign
 from sendwell.clock import Clock
 from sendwell.compose.dkim import DkimSigner
 from sendwell.compose.headers import BulkHeaders, bulk_headers
@@ -39,7 +43,10 @@ from sendwell.content.text import html_to_text
 from sendwell.delivery.jobs import BuildFailure, OutboxJob, PreparedMessage
 from sendwell.domains.store import signer_for
 from sendwell.errors import SendwellError
-from sendwell.store.schema import subscribers
+from sendwell.store.schema import campaigns, subscribers
+from sendwell.tracking.allowlist import register_links
+from sendwell.tracking.rewrite import rewrite, tracked_links
+from sendwell.tracking.tokens import ClickRef, Keyring, sign, sign_click
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class _Prepared:
     sender_domain: str
     sender: CampaignSender
     signer: DkimSigner | None
+    links: dict[str, int] | None  # the click allow-list; None: tracking off
+    kind: str = "campaign"  # or a list's transactional "confirmation" / "welcome" stream
 
 
 @dataclass(frozen=True)
@@ -93,13 +102,24 @@ class CampaignMessageBuilder:
                     domain = campaign.from_email.rpartition("@")[2]
                     sender = campaign_sender(conn, campaign_id, self._defaults)
                     signer = signer_for(conn, domain, self._key)
+                    tracking = conn.execute(
+                        select(campaigns.c.tracking).where(campaigns.c.id == campaign_id)
+                    ).scalar()
                 template = compile_template(
                     campaign.subject,
                     campaign.html_template,
                     campaign.text_template,
                     derive_text=True,
                 )
-                cached = _Prepared(campaign, template, domain, sender, signer)
+                links = None
+                if tracking:
+                    with self._engine.begin() as conn:
+                        links = register_links(
+                            conn, campaign_id, tracked_links(campaign.html_template)
+                        )
+                with self._engine.connect() as conn:
+                    kind = campaign_kind(conn, campaign_id)
+                cached = _Prepared(campaign, template, domain, sender, signer, links, kind)
             except SendwellError as exc:
                 cached = BuildFailure(f"campaign {campaign_id}: {exc}")
             self._campaigns[campaign_id] = cached
@@ -132,6 +152,15 @@ class CampaignMessageBuilder:
             out.append(self.build_one(job, person))
         return out
 
+    def _track(self, html: str, job: OutboxJob, links: dict[str, int]) -> str:
+        ring = Keyring.of(self._key)
+        base = self._public_url.rstrip("/")
+
+        def click_url(number: int) -> str:
+            return f"{base}/c/{sign_click(ClickRef(job.id, job.campaign_id, number), ring)}"
+
+        return rewrite(html, links, click_url, f"{base}/o/{sign('o', job.id, ring)}.gif")
+
     def build_one(self, job: OutboxJob, person: Person) -> PreparedMessage | BuildFailure:
         """One recipient's message (also used for previews and test sends)."""
         prepared = self._campaign(job.campaign_id)
@@ -157,10 +186,22 @@ class CampaignMessageBuilder:
             "preferences_url": links.preferences,
             "view_url": links.view,
         }
+        if prepared.kind == "confirmation" and job.subscriber_id is not None:
+            # A double opt-in message: the signed, expiring link that confirms the list.
+            context["confirm_url"] = confirm_url(
+                self._public_url,
+                self._key,
+                job.subscriber_id,
+                campaign.list_ids[0],
+                self._clock.now(),
+            )
         try:
             content = prepared.template.render(context)
         except SendwellError as exc:
             return BuildFailure(str(exc))
+        html = content.html
+        if prepared.links is not None:
+            html = self._track(html, job, prepared.links)
         domain = prepared.sender_domain
         envelope_domain = self._bounce_domain or domain
         headers = bulk_headers(
@@ -181,7 +222,7 @@ class CampaignMessageBuilder:
                 from_email=campaign.from_email,
                 to_email=job.email,
                 subject=content.subject,
-                html=content.html,
+                html=html,
                 text=content.text if content.text is not None else html_to_text(content.html),
                 message_id=f"<{campaign.id}.{job.id}.{secrets.token_hex(6)}@{domain}>",
                 date=now,

@@ -7,6 +7,12 @@ suppression check, so a million recipients never pass through Python. Suppressed
 recipients get a row too, with status ``suppressed``, so "why did X not get it?" has an
 answer.
 
+Audience (issue #4): a campaign may narrow its lists with a saved segment, leave out the
+people of other segments, and is subject to the sunset rule (people with no open or
+click in ``sunset_days`` are ``skipped``) unless it is a re-engagement campaign. Per-list
+transactional campaigns (``kind`` confirmation/welcome, see ``audience.optin``) are never
+started, listed or finished here.
+
 State machine::
 
     draft ──start──► running ──pause──► paused ──resume──► running
@@ -17,13 +23,17 @@ State machine::
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Connection,
     and_,
     case,
+    delete,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -36,6 +46,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sendwell.audience.addresses import normalize
+from sendwell.audience.segments import compile_segment, engaged_since, find_segment
 from sendwell.campaigns.compliance import frequency_capped
 from sendwell.campaigns.records import OUTBOX_STATUSES, Campaign, CampaignState, CampaignStatus
 from sendwell.campaigns.sender import SenderDefaults, campaign_sender
@@ -49,6 +60,7 @@ from sendwell.store.schema import (
     subscriptions,
     suppressions,
 )
+from sendwell.store.schema_audience import campaign_audience
 from sendwell.verify.service import excluded_condition
 from sendwell.verify.verdict import Policy
 
@@ -65,8 +77,17 @@ def create_campaign(
     list_ids: list[int],
     now: datetime,
     pool: str = "default",
+    tracking: bool = True,
+    segment_id: int | None = None,
+    exclude_segment_ids: Sequence[int] = (),
+    reengage: bool = False,
 ) -> Campaign:
-    """Create a draft; templates are compiled now so syntax errors surface at once."""
+    """Create a draft; templates are compiled now so syntax errors surface at once.
+
+    ``segment_id`` narrows the lists' confirmed subscribers to a saved segment,
+    ``exclude_segment_ids`` leave out whoever matches any of those segments, and
+    ``reengage`` targets people the sunset rule would otherwise skip.
+    """
     if not list_ids:
         raise InvalidInput("a campaign needs at least one list")
     if not subject.strip():
@@ -83,6 +104,7 @@ def create_campaign(
             text_template=text_template,
             state="draft",
             pool=pool,
+            tracking=tracking,
             created_at=now,
         )
     ).inserted_primary_key[0]  # type: ignore[index]
@@ -90,7 +112,70 @@ def create_campaign(
         insert(campaign_lists),
         [{"campaign_id": campaign_id, "list_id": lid} for lid in dict.fromkeys(list_ids)],
     )
+    if segment_id is not None or exclude_segment_ids or reengage:
+        set_campaign_audience(
+            conn,
+            int(campaign_id),
+            segment_id=segment_id,
+            exclude_segment_ids=exclude_segment_ids,
+            reengage=reengage,
+        )
     return get_campaign(conn, int(campaign_id))
+
+
+@dataclass(frozen=True)
+class CampaignAudience:
+    """A campaign's segment, excluded segments and re-engagement flag."""
+
+    segment_id: int | None = None
+    exclude_segment_ids: tuple[int, ...] = ()
+    reengage: bool = False
+
+
+def set_campaign_audience(
+    conn: Connection,
+    campaign_id: int,
+    *,
+    segment_id: int | None,
+    exclude_segment_ids: Sequence[int] = (),
+    reengage: bool = False,
+) -> CampaignAudience:
+    """Set a draft's segment, exclusions and re-engagement flag (replacing earlier ones)."""
+    campaign = get_campaign(conn, campaign_id)
+    if campaign.state != "draft":
+        raise ConflictError(f"campaign {campaign_id} is {campaign.state}; only drafts change")
+    for sid in [segment_id, *exclude_segment_ids]:
+        if sid is not None:
+            find_segment(conn, str(sid))
+    conn.execute(delete(campaign_audience).where(campaign_audience.c.campaign_id == campaign_id))
+    conn.execute(
+        insert(campaign_audience).values(
+            campaign_id=campaign_id,
+            segment_id=segment_id,
+            exclude_segment_ids=[int(i) for i in dict.fromkeys(exclude_segment_ids)],
+            reengage=reengage,
+        )
+    )
+    return campaign_audience_of(conn, campaign_id)
+
+
+def campaign_audience_of(conn: Connection, campaign_id: int) -> CampaignAudience:
+    row = conn.execute(
+        select(campaign_audience).where(campaign_audience.c.campaign_id == campaign_id)
+    ).first()
+    if row is None:
+        return CampaignAudience()
+    return CampaignAudience(
+        row.segment_id, tuple(int(i) for i in row.exclude_segment_ids or ()), bool(row.reengage)
+    )
+
+
+def campaign_kind(conn: Connection, campaign_id: int) -> str:
+    """ "campaign", or a list's transactional "confirmation" / "welcome" stream."""
+    kind = conn.execute(select(campaigns.c.kind).where(campaigns.c.id == campaign_id)).scalar()
+    if kind is None:
+        raise NotFound(f"no campaign with id {campaign_id}")
+    return str(kind)
 
 
 def get_campaign(conn: Connection, campaign_id: int) -> Campaign:
@@ -125,7 +210,14 @@ def get_campaign(conn: Connection, campaign_id: int) -> Campaign:
 
 
 def all_campaigns(conn: Connection) -> list[Campaign]:
-    ids = conn.execute(select(campaigns.c.id).order_by(campaigns.c.id)).scalars().all()
+    """Every campaign, without the lists' transactional confirmation/welcome streams."""
+    ids = (
+        conn.execute(
+            select(campaigns.c.id).where(campaigns.c.kind == "campaign").order_by(campaigns.c.id)
+        )
+        .scalars()
+        .all()
+    )
     return [get_campaign(conn, i) for i in ids]
 
 
@@ -153,14 +245,18 @@ def start_campaign(
     now: datetime,
     defaults: SenderDefaults | None = None,
     policy: Policy | None = None,
+    sunset_days: int = 180,
 ) -> CampaignStatus:
     """Materialize the outbox and set the campaign running.
 
     ``defaults`` supply the frequency cap for campaigns without their own settings (the
     field's rule of thumb, 2 campaigns per 30 days, when not given). ``policy`` says which
     verification results keep an address out (default: invalid and disposable).
+    ``sunset_days`` is the sunset rule's window (0 turns it off).
     """
     campaign = get_campaign(conn, campaign_id)
+    if campaign_kind(conn, campaign_id) != "campaign":
+        raise ConflictError(f"campaign {campaign_id} is a list's transactional message")
     if campaign.state != "draft":
         raise ConflictError(f"campaign {campaign_id} is {campaign.state}, not a draft")
     compile_template(campaign.subject, campaign.html_template, campaign.text_template)
@@ -172,6 +268,7 @@ def start_campaign(
         cap_count=cap.frequency_cap_count,
         cap_days=cap.frequency_cap_days,
         policy=policy or Policy(),
+        sunset_days=sunset_days,
     )
     _set_state(conn, campaign_id, ("draft",), "running", started_at=now)
     finish_if_done(conn, campaign_id, now=now)
@@ -186,14 +283,32 @@ def materialize_outbox(
     cap_count: int = 0,
     cap_days: int = 30,
     policy: Policy | None = None,
+    sunset_days: int = 180,
 ) -> int:
     """Insert one outbox row per distinct eligible recipient; returns rows inserted.
 
     Suppressed recipients get a ``suppressed`` row; addresses whose verification the
     ``policy`` excludes (invalid, disposable ...) an ``excluded`` row; those who already
     received ``cap_count`` campaigns in the last ``cap_days`` days a ``skipped`` row (the
-    frequency cap; 0 turns it off). None of these is ever sent.
+    frequency cap; 0 turns it off) or, unless the campaign re-engages, who were
+    subscribed before and have not opened or clicked within the last ``sunset_days``
+    (the sunset rule; 0 turns it off). None of these is ever sent. People outside the
+    campaign's segment, or inside an excluded segment, get no row at all: they are not
+    in its audience.
     """
+    audience = campaign_audience_of(conn, campaign.id)
+    in_audience = []
+    if audience.segment_id is not None:
+        in_audience.append(
+            compile_segment(find_segment(conn, str(audience.segment_id))[2], now=now)
+        )
+    for excluded_id in audience.exclude_segment_ids:
+        in_audience.append(not_(compile_segment(find_segment(conn, str(excluded_id))[2], now=now)))
+    if sunset_days > 0 and not audience.reengage:
+        since = now - timedelta(days=sunset_days)
+        sunset = and_(subscribers.c.created_at < since, not_(engaged_since(since)))
+    else:
+        sunset = false()
     in_force = or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now)
     member = subscriptions.alias("member")
     globally_suppressed = exists().where(
@@ -242,6 +357,7 @@ def materialize_outbox(
             ),
             "excluded",
         ),
+        (sunset, "skipped"),
         (subscribers.c.id.in_(capped), "skipped"),
         else_="queued",
     )
@@ -254,7 +370,7 @@ def materialize_outbox(
         literal(0),
         literal(now, outbox.c.next_attempt_at.type),
         literal(now, outbox.c.updated_at.type),
-    ).where(and_(subscribers.c.status == "active", subscribed))
+    ).where(and_(subscribers.c.status == "active", subscribed, *in_audience))
     insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert_fn(outbox)
@@ -311,7 +427,8 @@ def finish_if_done(conn: Connection, campaign_id: int | None = None, *, now: dat
     pending = exists().where(
         and_(outbox.c.campaign_id == campaigns.c.id, outbox.c.status.in_(("queued", "deferred")))
     )
-    cond = and_(campaigns.c.state == "running", not_(pending))
+    # Transactional streams (double opt-in confirmations, welcomes) stay running for good.
+    cond = and_(campaigns.c.state == "running", campaigns.c.kind == "campaign", not_(pending))
     if campaign_id is not None:
         cond = and_(cond, campaigns.c.id == campaign_id)
     conn.execute(update(campaigns).where(cond).values(state="finished", finished_at=now))

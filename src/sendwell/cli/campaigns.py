@@ -17,7 +17,6 @@ from sendwell.campaigns.service import (
     create_campaign,
     pause_campaign,
     resume_campaign,
-    start_campaign,
 )
 from sendwell.cli import context
 from sendwell.cli.context import out
@@ -94,13 +93,7 @@ def print_status(status: CampaignStatus, as_json: bool) -> None:
 def start(campaign_id: int) -> None:
     """Queue one message per eligible recipient and start sending (workers deliver)."""
     with context.opened() as a, a.engine.begin() as conn:
-        status = start_campaign(
-            conn,
-            campaign_id,
-            now=a.clock.now(),
-            defaults=a.sender_defaults(),
-            policy=a.verify_policy(),
-        )
+        status = a.start_campaign(conn, campaign_id)
     out.print(
         f"campaign {campaign_id} started: {status.counts['queued']} queued, "
         f"{status.counts['suppressed']} suppressed"

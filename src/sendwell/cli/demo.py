@@ -39,12 +39,13 @@ from sendwell.campaigns.service import (
     counts_by_domain,
     create_campaign,
     get_campaign,
-    start_campaign,
 )
 from sendwell.cli import context
 from sendwell.cli.context import err, out
 from sendwell.delivery.worker import Worker
+from sendwell.errors import ConfigError
 from sendwell.sandbox import Sandbox, SandboxConfig, SandboxThread
+from sendwell.web.demo import DemoWeb, start_demo_web
 
 FIRST_NAMES = [
     "Ada",
@@ -141,9 +142,7 @@ def seed(app: App, recipients: int, rng: random.Random) -> int:
             list_ids=[ml.id],
             now=now,
         )
-        start_campaign(
-            conn, campaign.id, now=now, defaults=app.sender_defaults(), policy=app.verify_policy()
-        )
+        app.start_campaign(conn, campaign.id)
     return campaign.id
 
 
@@ -185,6 +184,9 @@ class WorkerThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
 
 def _provider_table(app: App, campaign_id: int, providers: dict[str, str]) -> Table:
     with app.engine.connect() as conn:
@@ -207,8 +209,17 @@ def demo(
         False, "--exit", help="Run headless: no live display; exit when the campaign is done."
     ),
     seed_value: int = typer.Option(7, "--seed", help="Random seed for the demo data."),
+    web_port: int = typer.Option(
+        8000,
+        "--web-port",
+        help="Port of the web UI on 127.0.0.1 (0: do not start it; --exit never starts it).",
+    ),
 ) -> None:
-    """Send a demo campaign to the simulated internet and watch it go out."""
+    """Send a demo campaign to the simulated internet and watch it go out.
+
+    Also serves the web UI (admin and public pages) with the demo data and prints its URL
+    and the demo sign-in; after the campaign it keeps serving until Ctrl-C.
+    """
     base = context.settings()
     demo_dir = base.data_dir / "demo"
     if demo_dir.exists():
@@ -233,6 +244,7 @@ def demo(
     )
     app = open_app(settings, create=True)
     worker_thread: WorkerThread | None = None
+    web: DemoWeb | None = None
     try:
         campaign_id = seed(app, recipients, random.Random(seed_value))
         providers = world.domains()
@@ -241,12 +253,19 @@ def demo(
             with app.engine.connect() as conn:
                 return get_campaign(conn, campaign_id).state == "finished"
 
+        if not exit_when_done and web_port:
+            try:
+                web = start_demo_web(app, host="127.0.0.1", port=web_port)
+            except ConfigError as exc:
+                err.print(f"web UI not started: {exc}")
+            else:
+                out.print(f"web UI: {web.admin_url}  (sign in as {web.email} / {web.password})")
         worker_thread = WorkerThread(app.worker(), finished)
         started = time.monotonic()
         worker_thread.start()
         if exit_when_done:
             while worker_thread.is_alive():
-                worker_thread._thread.join(0.5)
+                worker_thread.join(0.5)
         else:
             _watch(app, campaign_id, providers, worker_thread)
         worker_thread.stop()
@@ -264,12 +283,17 @@ def demo(
         print(json.dumps(status.as_json()))
         if status.state != "finished":
             raise typer.Exit(1)
+        if web is not None:
+            out.print(f"the web UI stays up at {web.admin_url} — Ctrl-C to stop")
+            threading.Event().wait()
     except KeyboardInterrupt:
-        err.print("stopping: unfinished recipients stay queued in the demo database")
-        if worker_thread is not None:
+        if worker_thread is not None and worker_thread.is_alive():
+            err.print("stopping: unfinished recipients stay queued in the demo database")
             worker_thread.stop()
-        raise typer.Exit(130) from None
+            raise typer.Exit(130) from None
     finally:
+        if web is not None:
+            web.server.stop()
         app.close()
         sandbox.stop()
 
@@ -301,7 +325,7 @@ def _watch(
                 ),
             )
             live.update(Group(progress, _provider_table(app, campaign_id, providers)))
-            worker_thread._thread.join(0.25)
+            worker_thread.join(0.25)
 
 
 def register(app: typer.Typer) -> None:

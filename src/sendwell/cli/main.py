@@ -22,7 +22,10 @@ from sendwell.cli import (
     domains,
     feedback,
     preflight,
+    report,
     sandbox,
+    serve,
+    users,
     verify,
     worker,
 )
@@ -90,6 +93,9 @@ verify.register(app)
 feedback.register(app)
 domains.register(app)
 preflight.register(app)
+report.register(app)
+serve.register(app)
+users.register(app)
 
 
 def main() -> None:

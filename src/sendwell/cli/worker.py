@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine
-from typing import Any
 import signal
 import subprocess
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import typer
 
@@ -76,14 +76,18 @@ def worker(
     drain: bool = typer.Option(
         False, "--drain", help="Exit once nothing is due instead of waiting for more work."
     ),
-    processes: int = typer.Option(
-        0, "--processes", help="Worker processes to run; 0 means the worker_processes setting."
+    processes: int | None = typer.Option(
+        None,
+        "--processes",
+        help="Worker processes to run (0: one per CPU core); default: the worker_processes "
+        "setting.",
     ),
 ) -> None:
     """Deliver queued messages: lease outbox rows, send over SMTP, record outcomes."""
-    count = processes or context.settings().worker_processes
-    if count < 1:
-        raise ConfigError("worker_processes must be at least 1")
+    count = context.settings().worker_processes if processes is None else processes
+    if count < 0:
+        raise ConfigError("worker_processes must be 0 (one per CPU core) or more")
+    count = count or os.cpu_count() or 1
     if count == 1:
         _run_one(drain)
         return

@@ -10,8 +10,8 @@ Token: ``<outbox id>-<20 hex digits of HMAC-SHA256>``; the HMAC input is prefixe
 purpose, so an unsubscribe token is not a valid preferences token, a VERP signature or a
 reference header.
 
-Limit: the HTTP handlers for these paths belong to the tracking capability (issue #8) and
-do not exist yet; these functions fix the URL contract they will serve.
+The HTTP handlers are ``sendwell.web.tracking``; ``sendwell.tracking.tokens`` verifies
+these tokens against every key of a rotation keyring (this module signs with one key).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class OutboxStore:
         pick = (
             select(outbox.c.id)
             .where(self._due(now))
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .order_by(outbox.c.priority.desc(), outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
         )
         if self._postgres:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from sendwell.store.types import UtcDateTime
@@ -113,6 +115,12 @@ campaigns = Table(
     Column("state", String(20), nullable=False, default="draft"),
     # The pool of sending sources (shaping file) this campaign goes out from.
     Column("pool", String(100), nullable=False, server_default="default"),
+    # Tracking (issue #8, migration 0009): rewrite links and add the open pixel; false is
+    # privacy mode, links stay untouched.
+    Column("tracking", Boolean, nullable=False, server_default=true()),
+    # Added by the audience migration (0007): "campaign", or the transactional per-list
+    # "confirmation" / "welcome" streams that are never finished and skip caps and sunset.
+    Column("kind", String(20), nullable=False, server_default="campaign"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
@@ -147,6 +155,9 @@ outbox = Table(
     Column("last_reply", Text, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime, nullable=True),
+    # Added by the audience migration (0007): leased highest first, so double opt-in
+    # confirmations overtake campaign traffic.
+    Column("priority", Integer, nullable=False, server_default="0"),
     UniqueConstraint("campaign_id", "subscriber_id", name="uq_outbox_campaign_subscriber"),
     # The scheduler's query: due rows of running campaigns, oldest first.
     Index("ix_outbox_due", "status", "next_attempt_at"),
@@ -172,10 +183,22 @@ events = Table(
 # Each later capability declares its tables in its own module on the same metadata; they
 # are imported here so that ``metadata`` always describes the whole database.
 from sendwell.store import (  # noqa: E402
+    schema_audience,
     schema_content,
     schema_delivery,
     schema_feedback,
+    schema_tracking,
     schema_verify,
+    schema_web,
 )
 
-__all__ = ["metadata", "schema_content", "schema_delivery", "schema_feedback", "schema_verify"]
+__all__ = [
+    "metadata",
+    "schema_audience",
+    "schema_content",
+    "schema_delivery",
+    "schema_feedback",
+    "schema_tracking",
+    "schema_verify",
+    "schema_web",
+]
