@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from sendwell.delivery.automation import Shape
+from sendwell.delivery.engine_state import SiteSnapshot
 from sendwell.delivery.jobs import OutboxJob, PreparedMessage
-from sendwell.delivery.mx import MxRoute
+from sendwell.delivery.mx import MxHost, MxRoute
 from sendwell.delivery.shaping import Relay, SiteLimits, Source
 
 # How far ahead a ready queue may hold work, in seconds of sending at its current rate.
@@ -51,8 +54,30 @@ class ReadyQueue:
 
     def note(self, times: deque[float], now: float) -> None:
         times.append(now)
-        while times and times[0] < now - 60:
-            times.popleft()
+        _trim(times, now)
+
+    def snapshot(
+        self, *, worker: str, shape: Shape, actions: list[str], now: float, at: datetime
+    ) -> SiteSnapshot | None:
+        """This queue as ``sendwell delivery sites`` shows it; None when it is idle."""
+        _trim(self.sent, now)
+        _trim(self.deferred, now)
+        if not (self.items or self.sessions or self.sent or self.deferred):
+            return None
+        rate = shape.max_message_rate
+        return SiteSnapshot(
+            worker=worker, source=self.source.name, site=self.route.site,
+            provider=self.limits.provider, queued=len(self.items), sessions=self.sessions,
+            sent_1m=len(self.sent), deferred_1m=len(self.deferred),
+            rate_limit=rate.per_second if rate else None,
+            connection_limit=shape.connection_limit, actions="; ".join(actions), updated_at=at,
+        )  # fmt: skip
+
+
+def _trim(times: deque[float], now: float) -> None:
+    """Keep the last minute of timestamps."""
+    while times and times[0] < now - 60:
+        times.popleft()
 
 
 def overflow_schedule(
@@ -73,3 +98,13 @@ def overflow_schedule(
     if queued <= keep:
         return []
     return [(keep + k) / rate_per_second for k in range(queued - keep)]
+
+
+def relay_route(relays: tuple[Relay, ...], now: datetime) -> MxRoute:
+    """The route of a source that relays: its smarthosts, in failover order, for any domain."""
+    return MxRoute(
+        domain=f"relay:{relays[0].name}",
+        hosts=tuple(MxHost(i, r.host, (r.host,)) for i, r in enumerate(relays)),
+        implicit=False,
+        expires_at=now + timedelta(days=365),
+    )

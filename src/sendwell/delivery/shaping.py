@@ -30,6 +30,7 @@ A *site* is a set of MX hosts; limits apply per (source, site).
 from __future__ import annotations
 
 import os
+import random
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -189,6 +190,13 @@ class Shaping:
         if not sources:
             raise ConfigError(f"{self.origin}: no source in pool {name!r}")
         return sources
+
+    def choose(self, pool: str, rng: random.Random) -> Source:
+        """A source of ``pool``, at random in proportion to the sources' weights."""
+        sources = self.pool(pool)
+        if len(sources) == 1:
+            return sources[0]
+        return rng.choices(sources, weights=[s.weight for s in sources])[0]
 
     def source(self, name: str) -> Source:
         for s in self.sources:

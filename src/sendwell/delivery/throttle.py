@@ -51,29 +51,26 @@ class Throttles(Protocol):
 
     async def take(self, key: str, rate: Rate, now: float, *, burst: int = 1) -> float:
         """Take one event; returns 0 when taken, else seconds to wait (nothing taken)."""
-        ...
 
     async def acquire_connection(
         self, key: str, limit: int, lease: str, now: float, ttl: float
     ) -> bool:
         """Take one of ``limit`` connection slots under ``lease``; False when all taken."""
-        ...
 
-    async def renew_connection(self, key: str, lease: str, now: float, ttl: float) -> None: ...
+    async def renew_connection(self, key: str, lease: str, now: float, ttl: float) -> None:
+        """Keep a held slot alive for another ``ttl`` seconds."""
 
-    async def release_connection(self, key: str, lease: str) -> None: ...
+    async def release_connection(self, key: str, lease: str) -> None:
+        """Give a slot back (a lease that is never released expires by itself)."""
 
     async def connections(self, key: str, now: float) -> int:
         """Slots currently held (for observability)."""
-        ...
 
     async def publish_action(self, action: SharedAction, now: float) -> None:
         """Tell every worker about an automation action this one started."""
-        ...
 
     async def fetch_actions(self, scopes: Sequence[str], now: float) -> list[SharedAction]:
         """Actions in force for ``scopes`` that any worker started."""
-        ...
 
 
 class LocalThrottles:

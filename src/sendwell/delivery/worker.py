@@ -43,15 +43,17 @@ from typing import Any
 from sendwell.clock import Clock
 from sendwell.delivery import engine_state
 from sendwell.delivery.automation import ActionBoard, Shape, SharedAction
-from sendwell.delivery.jobs import BuildFailure, MessageBuilder, OutboxJob, Outcome, OutcomeKind
-from sendwell.delivery.mx import MxHost, MxResolver, MxRoute
+from sendwell.delivery.connect import open_session
+from sendwell.delivery.jobs import BuildFailure, MessageBuilder, OutboxJob, Outcome
+from sendwell.delivery.mx import MxResolver, MxRoute
 from sendwell.delivery.outbox import OutboxStore
-from sendwell.delivery.ready import Item, ReadyQueue, overflow_schedule
-from sendwell.delivery.retry import RetryPolicy, next_attempt_at
+from sendwell.delivery.outcomes import failure_outcome
+from sendwell.delivery.ready import Item, ReadyQueue, overflow_schedule, relay_route
+from sendwell.delivery.retry import RetryPolicy
 from sendwell.delivery.shaping import Relay, Shaping, Source
 from sendwell.delivery.smtp import SmtpConnection
 from sendwell.delivery.throttle import LocalThrottles, Throttles
-from sendwell.errors import DeliveryError, PermanentFailure, TemporaryFailure
+from sendwell.errors import DeliveryError, PermanentFailure
 
 log = logging.getLogger("sendwell.delivery")
 attempt_log = logging.getLogger("sendwell.delivery.attempt")
@@ -243,7 +245,7 @@ class Worker:
                     Outcome(job=job, kind="failed", at=self._clock.now(), reply=message.reason)
                 )
                 continue
-            source = self._choose_source(self._campaigns.get(job.campaign_id, "default"))
+            source = self.shaping.choose(self._campaigns.get(job.campaign_id, "default"), self._rng)
             group = groups.setdefault((job.domain, source.name), (source, []))
             group[1].append(Item(job, message))
         for (domain, _), (source, items) in groups.items():
@@ -252,12 +254,6 @@ class Worker:
             else:
                 self._spawn(self._route(domain, source, items))
         return len(jobs)
-
-    def _choose_source(self, pool: str) -> Source:
-        sources = self.shaping.pool(pool)
-        if len(sources) == 1:
-            return sources[0]
-        return self._rng.choices(sources, weights=[s.weight for s in sources])[0]
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -283,12 +279,7 @@ class Worker:
     async def _relay_route(self, source: Source, items: list[Item]) -> None:
         """A source that relays: every message goes to its smarthosts, whatever the domain."""
         relays = tuple(self.shaping.relays[name] for name in source.relays)
-        route = MxRoute(
-            domain=f"relay:{relays[0].name}",
-            hosts=tuple(MxHost(i, r.host, (r.host,)) for i, r in enumerate(relays)),
-            implicit=False,
-            expires_at=self._clock.now() + timedelta(days=365),
-        )
+        route = relay_route(relays, self._clock.now())
         key = f"{source.name}|{route.site}"
         ready = self._ready.get(key)
         if ready is None:
@@ -493,59 +484,11 @@ class Worker:
         )
 
     async def _connect(self, ready: ReadyQueue) -> tuple[SmtpConnection, str, Relay | None]:
-        """Open a session to the most preferred MX host (or relay) that answers."""
-        if ready.relays:
-            return await self._connect_relay(ready)
         cfg = self.config
-        route = ready.route
-        tls = ready.limits.limits.tls or "opportunistic"
-        last: DeliveryError = TemporaryFailure(0, f"no usable MX host for {route.domain}")
-        for mx in route.hosts:
-            for address in mx.addresses:
-                try:
-                    conn = await SmtpConnection.open(
-                        address,
-                        cfg.smtp_port,
-                        helo_name=cfg.helo_name,
-                        local_addr=ready.source.address,
-                        timeout=cfg.smtp_timeout,
-                        server_hostname=mx.name,
-                        starttls=tls,
-                    )
-                except DeliveryError as exc:
-                    last = exc
-                    self._observe(ready, exc)
-                    continue
-                return conn, mx.name, None
-        raise last
-
-    async def _connect_relay(self, ready: ReadyQueue) -> tuple[SmtpConnection, str, Relay]:
-        """Open an authenticated session to the first relay that accepts us (failover)."""
-        cfg = self.config
-        last: DeliveryError = TemporaryFailure(0, "no relay configured")
-        for relay in ready.relays:
-            try:
-                conn = await SmtpConnection.open(
-                    relay.host,
-                    relay.port,
-                    helo_name=cfg.helo_name,
-                    local_addr=ready.source.address,
-                    timeout=cfg.smtp_timeout,
-                    server_hostname=relay.host,
-                    starttls=relay.tls,
-                )
-            except DeliveryError as exc:
-                last = exc
-                continue
-            if relay.username:
-                try:
-                    await conn.auth(relay.username, relay.password())
-                except DeliveryError as exc:
-                    await conn.close()
-                    last = exc
-                    continue
-            return conn, relay.host, relay
-        raise last
+        return await open_session(
+            ready, smtp_port=cfg.smtp_port, helo_name=cfg.helo_name, timeout=cfg.smtp_timeout,
+            on_refusal=lambda exc: self._observe(ready, exc),
+        )  # fmt: skip
 
     # -- outcomes -----------------------------------------------------------------------
 
@@ -571,37 +514,12 @@ class Worker:
     def _fail(
         self, job: OutboxJob, exc: DeliveryError, *, mx_host: str | None, ready: ReadyQueue | None
     ) -> None:
-        now = self._clock.now()
-        code = exc.code or None
         if ready is not None:
             self._observe(ready, exc)
-        if isinstance(exc, PermanentFailure):
-            self._finish(
-                Outcome(job=job, kind="bounced", at=now, code=code, reply=str(exc), mx_host=mx_host)
-            )
-            return
-        if ready is not None:
-            ready.note(ready.deferred, self._timer())
-        when = next_attempt_at(
-            policy=self.config.retry,
-            attempts=job.attempts + 1,
-            first_attempt_at=job.first_attempt_at or now,
-            now=now,
-            reply_text=exc.reply,
-            rng=self._rng,
-        )
-        kind: OutcomeKind = "expired" if when is None else "deferred"
-        self._finish(
-            Outcome(
-                job=job,
-                kind=kind,
-                at=now,
-                code=code,
-                reply=str(exc),
-                mx_host=mx_host,
-                next_attempt_at=when,
-            )
-        )
+            if not isinstance(exc, PermanentFailure):
+                ready.note(ready.deferred, self._timer())
+        self._finish(failure_outcome(job, exc, now=self._clock.now(), mx_host=mx_host,
+                                     retry=self.config.retry, rng=self._rng))  # fmt: skip
 
     def _finish(self, outcome: Outcome) -> None:
         self._pending.pop(outcome.job.id, None)
@@ -641,36 +559,14 @@ class Worker:
 
     async def _snapshot(self) -> None:
         now = self._timer()
-        at = self._clock.now()
         snaps = []
         for ready in list(self._ready.values()):
-            shape = self._shape(ready)
-            while ready.sent and ready.sent[0] < now - 60:
-                ready.sent.popleft()
-            while ready.deferred and ready.deferred[0] < now - 60:
-                ready.deferred.popleft()
-            if not (ready.items or ready.sessions or ready.sent or ready.deferred):
-                continue
             actions = [a.describe(now) for scope in (ready.site_scope, ready.source_scope)
                        for a in self.board.active(scope, now)]  # fmt: skip
-            snaps.append(
-                engine_state.SiteSnapshot(
-                    worker=self.config.owner,
-                    source=ready.source.name,
-                    site=ready.route.site,
-                    provider=ready.limits.provider,
-                    queued=len(ready.items),
-                    sessions=ready.sessions,
-                    sent_1m=len(ready.sent),
-                    deferred_1m=len(ready.deferred),
-                    rate_limit=shape.max_message_rate.per_second
-                    if shape.max_message_rate
-                    else None,
-                    connection_limit=shape.connection_limit,
-                    actions="; ".join(actions),
-                    updated_at=at,
-                )
-            )
+            snap = ready.snapshot(worker=self.config.owner, shape=self._shape(ready),
+                                  actions=actions, now=now, at=self._clock.now())  # fmt: skip
+            if snap is not None:
+                snaps.append(snap)
         await asyncio.to_thread(
             engine_state.write_snapshots, self._store.engine, self.config.owner, snaps
         )
