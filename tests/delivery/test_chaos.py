@@ -85,6 +85,8 @@ def test_sigkill_at_random_moments_loses_nobody_and_duplicates_stay_within_in_fl
             "SENDWELL_LEASE_SECONDS": "3",
             "SENDWELL_POLL_SECONDS": "0.2",
             "SENDWELL_WORKER_CONCURRENCY": str(CONCURRENCY),
+            # One process, so SIGKILL hits the worker itself, not a supervisor.
+            "SENDWELL_WORKER_PROCESSES": "1",
             "SENDWELL_LOG_LEVEL": "WARNING",
         }
         settings = Settings().replace(**{k[9:].lower(): v for k, v in env_settings.items()})

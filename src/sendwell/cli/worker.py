@@ -55,11 +55,27 @@ def _run_one(drain: bool) -> None:
     err.print(f"worker {os.getpid()} stopped: {w.attempts} attempts, {w.delivered} delivered")
 
 
+def _stop_with_parent() -> None:
+    """In a child: ask Linux to send SIGTERM when the supervisor dies.
+
+    A supervisor killed with SIGKILL cannot forward anything; without this its workers
+    would go on forever as orphans. Elsewhere this does nothing.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _supervise(processes: int, drain: bool) -> int:
     args = [sys.executable, "-m", "sendwell", "worker", "--processes", "1"]
     if drain:
         args.append("--drain")
-    children = [subprocess.Popen(args) for _ in range(processes)]  # noqa: S603
+    children = [
+        subprocess.Popen(args, preexec_fn=_stop_with_parent)  # noqa: S603
+        for _ in range(processes)
+    ]
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:

@@ -1,0 +1,60 @@
+"""``sendwell worker --processes N``: a supervisor whose workers never outlive it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and state.read_text().split()[2] == "Z")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENDWELL_")}
+    env.update({"SENDWELL_DATA_DIR": str(tmp_path / "data"), "SENDWELL_POLL_SECONDS": "0.2"})
+    subprocess.run(
+        [sys.executable, "-m", "sendwell", "init"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "sendwell", "worker", "--processes", "2"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children(supervisor.pid)) < 2:
+            assert time.monotonic() < deadline, "the supervisor did not start two workers"
+            time.sleep(0.05)
+        workers = _children(supervisor.pid)
+        supervisor.send_signal(signal.SIGKILL)
+        supervisor.wait()
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "workers outlived their supervisor"
+            time.sleep(0.05)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
