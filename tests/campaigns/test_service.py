@@ -191,3 +191,24 @@ def test_frequency_cap_skips_people_who_had_enough_campaigns(
             conn, fifth.id, now=clock.now(), defaults=SenderDefaults(frequency_cap_count=0)
         )
         assert uncapped.counts["queued"] == 2
+
+
+def test_transactional_messages_do_not_count_toward_the_frequency_cap(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    from sendwell.store.schema import campaigns
+
+    with engine.begin() as conn:
+        a = create_list(conn, "A", now=clock.now())
+        add_subscribers(conn, _people("ann@x.com"), mailing_list=a, now=clock.now())
+        for _ in range(2):  # two delivered confirmation-stream messages
+            c = _campaign(conn, clock, [a])
+            start_campaign(
+                conn, c.id, now=clock.now(), defaults=SenderDefaults(frequency_cap_count=0)
+            )
+            conn.execute(
+                campaigns.update().where(campaigns.c.id == c.id).values(kind="confirmation")
+            )
+        conn.execute(outbox.update().values(status="delivered", done_at=clock.now()))
+        news = _campaign(conn, clock, [a])
+        assert start_campaign(conn, news.id, now=clock.now()).counts["queued"] == 1

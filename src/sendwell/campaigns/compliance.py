@@ -32,7 +32,7 @@ from typing import Literal
 
 from sqlalchemy import Select, and_, distinct, func, or_, select
 
-from sendwell.store.schema import outbox, subscriptions
+from sendwell.store.schema import campaigns, outbox, subscriptions
 
 Level = Literal["blocker", "warning"]
 
@@ -194,10 +194,13 @@ def frequency_capped(
         outbox.c.status.in_(("queued", "deferred")),
     )
     audience = select(subscriptions.c.subscriber_id).where(subscriptions.c.list_id.in_(list_ids))
+    # Confirmation and welcome messages are transactional: they never count toward the cap.
+    campaign_traffic = select(campaigns.c.id).where(campaigns.c.kind == "campaign")
     query = (
         select(outbox.c.subscriber_id)
         .where(
             outbox.c.campaign_id != campaign_id,
+            outbox.c.campaign_id.in_(campaign_traffic),
             outbox.c.subscriber_id.in_(audience),
             recent,
         )
