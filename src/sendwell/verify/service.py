@@ -51,10 +51,12 @@ __all__ = [
     "AudienceQuality",
     "DatabaseHistory",
     "ListSummary",
+    "StoredVerification",
     "audience_quality",
     "excluded_condition",
     "excluded_subscriber_ids",
     "history_findings",
+    "latest_verification",
     "store_verifications",
     "verify_list",
 ]
@@ -257,3 +259,32 @@ def audience_quality(conn: Connection, campaign_id: int, policy: Policy) -> Audi
         if excluded_by_policy(verdict, (codes or "").strip(",").split(","), policy):
             excluded += count
     return AudienceQuality(total, verdicts, unverified, excluded, verdicts["risky"])
+
+
+@dataclass(frozen=True)
+class StoredVerification:
+    """The latest stored verification of one address, as the API and the UI show it."""
+
+    verdict: str
+    score: int
+    reasons: tuple[str, ...]
+    suggestion: str | None
+    disposable: bool
+    role: bool
+    free: bool
+    checked_at: datetime
+
+
+def latest_verification(conn: Connection, email_hash: str) -> StoredVerification | None:
+    """The stored result for one address (by its hash), or None if it was never verified."""
+    row = conn.execute(
+        select(verifications).where(verifications.c.email_hash == email_hash)
+    ).first()
+    if row is None:
+        return None
+    return StoredVerification(
+        verdict=row.verdict, score=row.score,
+        reasons=tuple(code for code in row.reason_codes.split(",") if code),
+        suggestion=row.suggestion, disposable=row.disposable, role=row.role, free=row.free,
+        checked_at=row.checked_at,
+    )  # fmt: skip

@@ -18,6 +18,7 @@ from sendwell.audience.lists import all_lists, create_list
 from sendwell.campaigns.service import campaign_status
 from sendwell.errors import NotFound
 from sendwell.store.schema import subscribers
+from sendwell.verify.service import latest_verification
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
 from sendwell.web.queries import (
@@ -110,7 +111,8 @@ def subscriber_page_detail(
         email_hash = address_hash(s.email)
         consent = history(conn, email_hash)
         suppressed = suppression_page(conn, limit=20, email_hash=email_hash)
+        checked = latest_verification(conn, email_hash)
     return render(
         request, "subscriber.html", session, s=s, subscriptions=subs, consent=consent,
-        suppressions=suppressed,
+        suppressions=suppressed, verification=checked,
     )  # fmt: skip

@@ -15,6 +15,7 @@ from sendwell.audience.lists import get_list
 from sendwell.audience.records import NewSubscriber, Subscriber
 from sendwell.audience.subscribers import add_subscribers, get_subscriber
 from sendwell.errors import NotFound
+from sendwell.verify.service import latest_verification
 from sendwell.web.api.common import ERRORS, MAX_ID, NO_NUL, Page, Paging, next_cursor, paging
 from sendwell.web.auth import client_ip, get_app, require_scope
 from sendwell.web.queries import subscriber_by_id, subscriber_page, subscriptions_of
@@ -41,8 +42,22 @@ class SubscriptionOut(BaseModel):
     updated_at: datetime
 
 
+class VerificationOut(BaseModel):
+    verdict: str = Field(description="valid | risky | invalid | unknown")
+    score: int
+    reasons: list[str] = Field(description="Reason codes, as `sendwell verify --json` gives.")
+    suggestion: str | None
+    disposable: bool
+    role: bool
+    free: bool
+    checked_at: datetime
+
+
 class SubscriberDetail(SubscriberOut):
     subscriptions: list[SubscriptionOut]
+    verification: VerificationOut | None = Field(
+        None, description="The latest address verification; null when never verified."
+    )
 
 
 class SubscriberIn(BaseModel):
@@ -103,9 +118,13 @@ def get_one(
         if s is None:
             raise NotFound(f"no subscriber with id {subscriber_id}")
         subs = subscriptions_of(conn, subscriber_id)
+        checked = latest_verification(conn, address_hash(s.email))
     return SubscriberDetail(
         **_out(s).model_dump(),
         subscriptions=[SubscriptionOut(**vars(x)) for x in subs],
+        verification=None
+        if checked is None
+        else VerificationOut(**{**vars(checked), "reasons": list(checked.reasons)}),
     )
 
 
