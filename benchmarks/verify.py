@@ -184,6 +184,54 @@ def main_accuracy() -> None:
     print(json.dumps({"benchmark": "verify-accuracy", "metrics": metrics, "baseline": {}}))
 
 
+HOSTILE = [
+    "",  # empty line
+    "nul\x00byte@example.com",
+    "x" * 10_240 + "@example.com",  # 10 KB local part
+    "ann\u202e@example.com",  # bidi override
+    "ann@\u0440\u0430ypal.com",  # Cyrillic look-alike letters
+    "no-at-sign",
+    "ann@@example.com",
+]
+
+
+def bench_hostile_file(rows: int) -> tuple[float, float, int]:
+    """The real CLI over a ``rows``-line file with a hostile line every 50 lines.
+
+    Returns (seconds, peak RSS MB of the CLI process, output rows). The CLI must finish
+    (no hang: a timeout fails the run) and write one result row per input line.
+    """
+    import os
+    import resource
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    work = Path(tempfile.mkdtemp(prefix="sendwell-verify-"))
+    source = work / "people.csv"
+    with source.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("email\n")
+        for i in range(rows):
+            hostile = HOSTILE[(i // 50) % len(HOSTILE)]
+            fh.write((hostile if i % 50 == 49 else f"user{i}@example{i % 997}.com") + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENDWELL_")}
+    env["SENDWELL_DATA_DIR"] = str(work / "data")
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "sendwell", "verify", str(source), "-o", str(work / "out.csv"),
+         "--checks", "syntax,disposable,role,typo"],
+        env=env, check=True, timeout=600, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    with (work / "out.csv").open(encoding="utf-8") as fh:
+        written = sum(1 for _ in fh) - 1  # header
+    shutil.rmtree(work, ignore_errors=True)
+    return seconds, peak, written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller run")
@@ -197,6 +245,10 @@ def main() -> None:
 
     per_s, offline_verdicts = bench_offline(n_offline)
     seconds, dns_verdicts, lookups = bench_dns(n_dns, n_domains)
+    n_hostile = 1_000_000 // scale
+    hostile_s, hostile_rss, hostile_rows = bench_hostile_file(n_hostile)
+    if hostile_rows != n_hostile:
+        raise SystemExit(f"the CLI wrote {hostile_rows} rows for {n_hostile} input lines")
 
     print(f"{'measure':<44} {'value':>12} {'target':>10}")
     offline_label = f"offline addresses/s ({n_offline} addresses)"
@@ -204,6 +256,9 @@ def main() -> None:
     print(f"{offline_label:<44} {per_s:>12,.0f} {'>= 20,000':>10}")
     print(f"{dns_label:<44} {seconds:>12.2f} {'< 30':>10}")
     print(f"{'domains resolved (lookups)':<44} {lookups:>12} {n_domains:>10}")
+    hostile_label = f"CLI over {n_hostile} lines, 1 in 50 hostile (s)"
+    print(f"{hostile_label:<44} {hostile_s:>12.1f} {'finishes':>10}")
+    print(f"{'  one result row per line; peak RSS MB':<44} {hostile_rss:>12.0f}")
     print(f"offline verdicts: {dict(offline_verdicts)}")
     print(f"DNS verdicts:     {dict(dns_verdicts)}")
     metrics = {
@@ -212,6 +267,9 @@ def main() -> None:
         "dns_addresses": n_dns,
         "dns_domains": n_domains,
         "dns_domain_lookups": lookups,
+        "hostile_file_rows": hostile_rows,
+        "hostile_file_seconds": round(hostile_s, 1),
+        "hostile_file_peak_rss_mb": round(hostile_rss),
     }
     print(json.dumps({"benchmark": "verify", "metrics": metrics, "baseline": BASELINE}))
 
