@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -123,3 +124,11 @@ def redis_url() -> str:
 def postgres_url() -> Iterator[str]:
     """A private PostgreSQL schema (skips, or fails in CI, without a server)."""
     yield from _fresh_postgres_schema()
+
+
+def require_tool(reason: str) -> NoReturn:
+    """A tool a test needs is missing: skip with the reason — but fail in CI, where the
+    Makefile installs every tool, so a broken install cannot pass as a skip."""
+    if REQUIRE_PG:
+        pytest.fail(f"CI requires it: {reason}")
+    pytest.skip(reason)

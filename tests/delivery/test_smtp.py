@@ -22,6 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from sendwell.delivery.smtp import Reply, SmtpConnection
 from sendwell.errors import PermanentFailure, TemporaryFailure
+from tests.conftest import require_tool
 
 HELO = "out1.sender.test"
 MESSAGE = b"From: a@sender.test\r\nTo: b@rcpt.test\r\nSubject: hi\r\n\r\nHello.\r\n"
@@ -691,7 +692,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             capture_output=True,
         )
     except (OSError, subprocess.CalledProcessError):
-        pytest.skip("openssl is not available to make a test certificate")
+        require_tool("openssl is not available to make a test certificate")
     return cert, key
 
 

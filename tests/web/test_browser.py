@@ -18,6 +18,7 @@ from sendwell.app import App
 from sendwell.clock import SystemClock
 from sendwell.web.server import ServerThread
 from sendwell.web.users import create_user
+from tests.conftest import require_tool
 from tests.web.conftest import ADMIN, PASSWORD, make_settings, seed
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -33,9 +34,12 @@ pytestmark = pytest.mark.slow
 def test_sign_in_create_a_campaign_preflight_and_start(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        require_tool("playwright is not installed (pip install -e '.[dev]')")
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        require_tool("Debian's chromium is not installed (make system-deps)")
     app = App(settings=make_settings(tmp_path), engine=sqlite_engine, clock=SystemClock())
     seed(app, people=5, list_name="Weekly <b>news</b>")
     with app.engine.begin() as conn:
