@@ -7,6 +7,8 @@ asks only that server; given ``None`` it uses the system configuration
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dns.asyncresolver
 import dns.exception
 
@@ -26,3 +28,12 @@ def make_resolver(nameserver: tuple[str, int] | None, timeout: float) -> dns.asy
     resolver.timeout = timeout
     resolver.lifetime = timeout
     return resolver
+
+
+@dataclass(frozen=True, slots=True)
+class MxHost:
+    """One mail exchanger: its preference, name (lower-case, no final dot) and addresses."""
+
+    preference: int
+    name: str
+    addresses: tuple[str, ...]

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from sendwell.clock import FrozenClock
+from sendwell.dnsclient import MxHost
 from sendwell.errors import ConfigError
 from sendwell.sandbox.dns import DnsRecord, DnsServer
-from sendwell.verify.domains import DomainChecker, MailHost, parse_networks
+from sendwell.verify.domains import DomainChecker, parse_networks
 from sendwell.verify.records import Reason
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -53,7 +54,7 @@ def test_outcomes_of_each_kind_of_domain() -> None:
             dns = checker(server)
             good = await dns.check("good.test-zone")
             assert good.findings == ()
-            assert good.hosts == (MailHost(10, "mx.good.test-zone", ("127.0.8.1",)),)
+            assert good.hosts == (MxHost(10, "mx.good.test-zone", ("127.0.8.1",)),)
             assert codes(await dns.check("nullmx.test-zone")) == [Reason.NULL_MX]
             assert codes(await dns.check("nosuch.test-zone")) == [Reason.DOMAIN_NOT_FOUND]
             aonly = await dns.check("aonly.test-zone")

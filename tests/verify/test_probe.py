@@ -8,8 +8,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from sendwell.clock import FrozenClock
+from sendwell.dnsclient import MxHost
 from sendwell.sandbox import Sandbox
-from sendwell.verify.domains import DomainChecker, MailHost, parse_networks
+from sendwell.verify.domains import DomainChecker, parse_networks
 from sendwell.verify.probe import ProbeConfig, Prober
 from sendwell.verify.records import Finding, Reason
 from tests.verify.conftest import probe_world
@@ -102,7 +103,7 @@ def test_unreachable_host_is_a_probe_failure() -> None:
             port = sandbox.smtp_port
         p = prober(port)  # the sandbox is stopped: connections are refused
         found = await p.probe(
-            "ann@strict.sandbox", "strict.sandbox", (MailHost(10, "mx", ("127.0.0.1",)),)
+            "ann@strict.sandbox", "strict.sandbox", (MxHost(10, "mx", ("127.0.0.1",)),)
         )
         assert found.code == Reason.PROBE_FAILED
 

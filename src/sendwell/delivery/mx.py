@@ -43,19 +43,10 @@ import dns.rdatatype
 import dns.resolver
 
 from sendwell.clock import Clock
-from sendwell.dnsclient import make_resolver
+from sendwell.dnsclient import MxHost, make_resolver
 from sendwell.errors import DeliveryError, PermanentFailure, TemporaryFailure
 
 __all__ = ["MxHost", "MxResolver", "MxRoute"]
-
-
-@dataclass(frozen=True, slots=True)
-class MxHost:
-    """One mail exchanger: its preference, name (lower-case, no final dot) and addresses."""
-
-    preference: int
-    name: str
-    addresses: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ queries. No third-party verification service is involved.
 
 from __future__ import annotations
 
+from sendwell.dnsclient import MxHost
 from sendwell.verify.bulk import Verifier
-from sendwell.verify.domains import DomainChecker, DomainReport, MailHost
+from sendwell.verify.domains import DomainChecker, DomainReport
 from sendwell.verify.lists import ReferenceLists
 from sendwell.verify.probe import ProbeConfig, Prober
 from sendwell.verify.records import (
@@ -36,7 +37,7 @@ __all__ = [
     "DomainChecker",
     "DomainReport",
     "Finding",
-    "MailHost",
+    "MxHost",
     "Policy",
     "ProbeConfig",
     "Prober",

@@ -42,22 +42,13 @@ import dns.resolver
 import dns.rrset
 
 from sendwell.clock import Clock
-from sendwell.dnsclient import make_resolver
+from sendwell.dnsclient import MxHost, make_resolver
 from sendwell.errors import ConfigError
 from sendwell.verify.records import Finding, Reason
 
-__all__ = ["DomainChecker", "DomainReport", "MailHost", "parse_networks"]
+__all__ = ["DomainChecker", "DomainReport", "parse_networks"]
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True, slots=True)
-class MailHost:
-    """One host that accepts mail for a domain, with its usable addresses."""
-
-    preference: int
-    name: str
-    addresses: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +57,7 @@ class DomainReport:
 
     domain: str
     findings: tuple[Finding, ...]
-    hosts: tuple[MailHost, ...]
+    hosts: tuple[MxHost, ...]
     implicit: bool
     expires_at: datetime
 
@@ -171,7 +162,7 @@ class DomainChecker:
         answers = await asyncio.gather(
             *(self._host(e, glue.get(e.to_text().lower()), now) for _, e in exchanges)
         )
-        usable: list[MailHost] = []
+        usable: list[MxHost] = []
         reserved: list[str] = []
         errors: list[Finding] = []
         ttls = [rrset.ttl]
@@ -179,7 +170,7 @@ class DomainChecker:
             host_name = exchange.to_text(omit_final_dot=True).lower()
             public = tuple(a for a in host.addresses if self._routable(a))
             if public:
-                usable.append(MailHost(preference, host_name, public))
+                usable.append(MxHost(preference, host_name, public))
                 ttls.append(host.ttl)
             elif host.addresses:
                 reserved.append(f"{host_name} ({', '.join(host.addresses)})")
@@ -210,7 +201,7 @@ class DomainChecker:
         if public:
             expires = now + timedelta(seconds=self._clamp(host.ttl))
             finding = Finding(Reason.IMPLICIT_MX, "no MX record; mail would go to its A record")
-            return DomainReport(domain, (finding,), (MailHost(0, domain, public),), True, expires)
+            return DomainReport(domain, (finding,), (MxHost(0, domain, public),), True, expires)
         if host.addresses:
             return self._report(
                 domain,

@@ -33,7 +33,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sendwell.verify.domains import MailHost
+from sendwell.dnsclient import MxHost
 from sendwell.verify.records import Finding, Reason
 
 __all__ = ["DEFAULT_SKIP_MX_SUFFIXES", "ProbeConfig", "Prober"]
@@ -83,7 +83,7 @@ class Prober:
         self._catch_all: dict[str, bool] = {}
         self.sessions = 0  # SMTP sessions opened, for tests and stats
 
-    async def probe(self, address: str, domain: str, hosts: Sequence[MailHost]) -> Finding:
+    async def probe(self, address: str, domain: str, hosts: Sequence[MxHost]) -> Finding:
         """One finding about ``address`` (normalized) whose domain has ``hosts``."""
         suffixes = tuple(s.lower() for s in self._config.skip_mx_suffixes)
         for host in hosts:
@@ -114,7 +114,7 @@ class Prober:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def _session(self, host: MailHost, address: str, domain: str) -> Finding:
+    async def _session(self, host: MxHost, address: str, domain: str) -> Finding:
         self.sessions += 1
         reader, writer = await asyncio.open_connection(host.addresses[0], self._config.port)
         try:
@@ -128,7 +128,7 @@ class Prober:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        host: MailHost,
+        host: MxHost,
         address: str,
         domain: str,
     ) -> Finding:
