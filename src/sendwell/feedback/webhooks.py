@@ -212,6 +212,16 @@ def _report(
     return FeedbackReport(kind, (result,), outbox_id, source, feedback_type, fmt)
 
 
+def _complaint(address: str, outbox_id: int | None, fmt: str) -> FeedbackReport:
+    return _report("complaint", address, Verdict("unknown", "abuse"), "", "", outbox_id, fmt,
+                   "abuse")  # fmt: skip
+
+
+def _unsubscribe(address: str, outbox_id: int | None, fmt: str) -> FeedbackReport:
+    return _report("unsubscribe", address, Verdict("unknown", "unsubscribe"), "", "",
+                   outbox_id, fmt)  # fmt: skip
+
+
 def ses_events(sns: Mapping[str, Any], key: bytes) -> list[WebhookEvent]:
     """SES bounce/complaint notifications inside a verified SNS Notification."""
     if sns.get("Type") != "Notification":
@@ -286,26 +296,9 @@ def sendgrid_events(events: Sequence[Any], key: bytes) -> list[WebhookEvent]:
                 )
             report = _report("bounce", email, verdict, status, diag, outbox_id, "webhook:sendgrid")
         elif kind == "spamreport":
-            report = _report(
-                "complaint",
-                email,
-                Verdict("unknown", "abuse"),
-                "",
-                "",
-                outbox_id,
-                "webhook:sendgrid",
-                "abuse",
-            )
+            report = _complaint(email, outbox_id, "webhook:sendgrid")
         elif kind in {"unsubscribe", "group_unsubscribe"}:
-            report = _report(
-                "unsubscribe",
-                email,
-                Verdict("unknown", "unsubscribe"),
-                "",
-                "",
-                outbox_id,
-                "webhook:sendgrid",
-            )
+            report = _unsubscribe(email, outbox_id, "webhook:sendgrid")
         else:
             continue  # delivered, deferred, dropped, open, click: not feedback
         out.append(WebhookEvent("sendgrid", str(e["sg_event_id"]), report))
@@ -324,26 +317,9 @@ def mailgun_events(data: Mapping[str, Any], key: bytes) -> list[WebhookEvent]:
             return []  # Mailgun is still retrying
         report = _report("bounce", email, verdict, status, diag, outbox_id, "webhook:mailgun")
     elif kind == "complained":
-        report = _report(
-            "complaint",
-            email,
-            Verdict("unknown", "abuse"),
-            "",
-            "",
-            outbox_id,
-            "webhook:mailgun",
-            "abuse",
-        )
+        report = _complaint(email, outbox_id, "webhook:mailgun")
     elif kind == "unsubscribed":
-        report = _report(
-            "unsubscribe",
-            email,
-            Verdict("unknown", "unsubscribe"),
-            "",
-            "",
-            outbox_id,
-            "webhook:mailgun",
-        )
+        report = _unsubscribe(email, outbox_id, "webhook:mailgun")
     else:
         return []
     return [WebhookEvent("mailgun", str(data.get("id", "")), report)]
@@ -378,26 +354,9 @@ def postmark_events(doc: Mapping[str, Any], key: bytes) -> list[WebhookEvent]:
             "bounce", email, verdict, find_status(diag), diag, outbox_id, "webhook:postmark"
         )
     elif record == "SpamComplaint":
-        report = _report(
-            "complaint",
-            email,
-            Verdict("unknown", "abuse"),
-            "",
-            "",
-            outbox_id,
-            "webhook:postmark",
-            "abuse",
-        )
+        report = _complaint(email, outbox_id, "webhook:postmark")
     elif record == "SubscriptionChange" and doc.get("SuppressSending"):
-        report = _report(
-            "unsubscribe",
-            email,
-            Verdict("unknown", "unsubscribe"),
-            "",
-            "",
-            outbox_id,
-            "webhook:postmark",
-        )
+        report = _unsubscribe(email, outbox_id, "webhook:postmark")
     else:
         return []
     return [WebhookEvent("postmark", event_id, report)]
