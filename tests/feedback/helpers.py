@@ -62,8 +62,18 @@ def verp(outbox_id: int) -> str:
     return verp_address(outbox_id, BOUNCE_DOMAIN, KEY)
 
 
-def dsn(to: str, recipient: str, status: str, diagnostic: str, action: str = "failed") -> bytes:
-    """A Postfix-style RFC 3464 bounce addressed to ``to``."""
+def dsn(
+    to: str,
+    recipient: str,
+    status: str,
+    diagnostic: str,
+    action: str = "failed",
+    *,
+    original: str = "",
+) -> bytes:
+    """A Postfix-style RFC 3464 bounce addressed to ``to``; ``original`` adds the returned
+    message's headers as a ``text/rfc822-headers`` part."""
+    returned = f"\n--B\nContent-Type: text/rfc822-headers\n\n{original}\n" if original else ""
     return f"""From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
 To: {to}
 Subject: Undelivered Mail Returned to Sender
@@ -84,7 +94,7 @@ Final-Recipient: rfc822; {recipient}
 Action: {action}
 Status: {status}
 Diagnostic-Code: smtp; {diagnostic}
-
+{returned}
 --B--
 """.replace("\n", "\r\n").encode()
 

@@ -1,11 +1,13 @@
 """A private Postfix instance on loopback, configured, started and stopped by a test.
 
-It accepts mail for ``local.example.test`` whatever the local part
+It accepts mail for ``postfix-local.example.net`` whatever the local part
 (``local_recipient_maps`` empty), so unknown users are bounced *after* acceptance by
 Postfix's local delivery agent: Postfix writes its own RFC 3464 DSN and sends it to the
-envelope sender. Mail for the bounce domain is routed to sendwell's inbound server by a
-transport map; DNS is never used. Everything lives in a temporary directory (config,
-queue, log); nothing of the system's Postfix is touched.
+envelope sender. The ``known`` addresses are virtual aliases of the system user
+``nobody`` and are delivered to its maildir inside the instance's directory, so a test
+can see what arrived. Mail for the bounce domain is routed to sendwell's inbound server
+by a transport map; DNS is never used. Everything lives in a temporary directory
+(config, queue, mail spool, log); nothing of the system's Postfix is touched.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 POSTFIX = "/usr/sbin/postfix"
+POSTQUEUE = "/usr/sbin/postqueue"
 LOCAL_DOMAIN = "postfix-local.example.net"
+# The system user the known addresses are delivered to (present on every Debian system;
+# local(8) needs a real account, and this one owns nothing else).
+MAILBOX_USER = "nobody"
 
 _MASTER = """\
 {smtpd_port} inet n - n - - smtpd
@@ -62,6 +69,8 @@ smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 local_recipient_maps =
 alias_maps =
 alias_database =
+virtual_alias_maps = {virtual}
+mail_spool_directory = {root}/mail/
 transport_maps = inline:{{ {bounce_domain}=smtp:[127.0.0.1]:{inbound_port} }}
 smtp_dns_support_level = disabled
 smtp_tls_security_level = none
@@ -88,13 +97,25 @@ def free_port() -> int:
 
 
 class PostfixInstance:
-    def __init__(self, *, bounce_domain: str, inbound_port: int) -> None:
+    def __init__(
+        self,
+        *,
+        bounce_domain: str,
+        inbound_port: int,
+        known: Sequence[str] = (),
+        smtpd_port: int | None = None,
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="sendwell-postfix-"))
         os.chmod(self.root, 0o755)
-        self.smtpd_port = free_port()
+        self.smtpd_port = smtpd_port or free_port()
         (self.root / "queue").mkdir()
         (self.root / "data").mkdir()
         shutil.chown(self.root / "data", "postfix", "postfix")
+        # local(8) creates each maildir with the recipient's privileges, like /var/mail.
+        (self.root / "mail").mkdir()
+        os.chmod(self.root / "mail", 0o1777)
+        aliases = ", ".join(f"{a}={MAILBOX_USER}@{LOCAL_DOMAIN}" for a in known)
+        virtual = f"inline:{{ {aliases} }}" if known else ""
         (self.root / "master.cf").write_text(_MASTER.format(smtpd_port=self.smtpd_port))
         (self.root / "main.cf").write_text(
             _MAIN.format(
@@ -102,6 +123,7 @@ class PostfixInstance:
                 local_domain=LOCAL_DOMAIN,
                 bounce_domain=bounce_domain,
                 inbound_port=inbound_port,
+                virtual=virtual,
             )
         )
 
@@ -135,6 +157,28 @@ class PostfixInstance:
                 break
             time.sleep(0.05)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def queue_is_empty(self) -> bool:
+        """Whether Postfix holds no message at all: every delivery and every DSN is done.
+
+        A DSN leaves the queue only once sendwell's inbound server answered 250, which it
+        does after recording the feedback, so an empty queue means everything is recorded.
+        """
+        done = subprocess.run(
+            [POSTQUEUE, "-c", str(self.root), "-j"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"postqueue failed: {done.stderr}")
+        return not done.stdout.strip()
+
+    def mailbox(self) -> list[bytes]:
+        """The messages delivered to the known addresses (the maildir of ``nobody``)."""
+        new = self.root / "mail" / MAILBOX_USER / "new"
+        return [p.read_bytes() for p in sorted(new.iterdir())] if new.is_dir() else []
 
     def log(self) -> str:
         try:

@@ -67,6 +67,54 @@ def test_forged_bounce_changes_nothing(engine: Engine, clock: FrozenClock) -> No
     assert _kinds(engine) == []
 
 
+def _returned(ref: str) -> str:
+    return f"From: News <news@example.com>\nTo: someone@example.net\nSubject: Hi\n{ref}\n"
+
+
+def test_forged_verp_and_forged_reference_suppress_nobody(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    w = make_campaign(engine, ["a@example.net"], clock.now())
+    row = w.rows["a@example.net"]
+    forged = f"X-Sendwell-Ref: {row}.0123456789abcdef"
+    raw = dsn(f"b-{row}-abcdefabcd@{BOUNCE_DOMAIN}", "a@example.net", "5.1.1", "550 unknown",
+              original=_returned(forged))  # fmt: skip
+    report = parse_feedback(raw, KEY)
+    assert (report.kind, report.outbox_id, report.id_source) == ("bounce", None, "none")
+    assert _apply(engine, raw, clock) == []
+    assert _kinds(engine) == []
+    assert not _suppressed(engine, "a@example.net", clock)
+
+
+def test_a_valid_reference_names_the_row_when_the_envelope_is_forged(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """The quoted reference is signed: it was copied from the message sent to that row, so
+    it may act — on that row's address only, whatever address the bounce names."""
+    w = make_campaign(engine, ["real@example.net", "victim@example.net"], clock.now())
+    ref = f"X-Sendwell-Ref: {reference_token(w.rows['real@example.net'], KEY)}"
+    forged_envelope = f"b-{w.rows['victim@example.net']}-abcdefabcd@{BOUNCE_DOMAIN}"
+    raw = dsn(forged_envelope, "victim@example.net", "5.1.1", "550 5.1.1 unknown",
+              original=_returned(ref))  # fmt: skip
+    report = parse_feedback(raw, KEY)
+    assert (report.outbox_id, report.id_source) == (w.rows["real@example.net"], "reference")
+    assert [a.email for a in _apply(engine, raw, clock)] == ["real@example.net"] * 2
+    assert not _suppressed(engine, "victim@example.net", clock)
+
+
+def test_the_signed_envelope_wins_over_a_quoted_reference(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    w = make_campaign(engine, ["a@example.net", "b@example.net"], clock.now())
+    ref = f"X-Sendwell-Ref: {reference_token(w.rows['b@example.net'], KEY)}"
+    raw = dsn(verp(w.rows["a@example.net"]), "a@example.net", "5.1.1", "550 5.1.1 unknown",
+              original=_returned(ref))  # fmt: skip
+    assert parse_feedback(raw, KEY).id_source == "verp"
+    _apply(engine, raw, clock)
+    assert _suppressed(engine, "a@example.net", clock)
+    assert not _suppressed(engine, "b@example.net", clock)
+
+
 def test_soft_bounces_suppress_after_k_of_the_last_n(engine: Engine, clock: FrozenClock) -> None:
     policy = FeedbackPolicy(soft_bounce_limit=2, soft_bounce_window=3, breaker_min_sample=10**6)
     # Four campaigns to the same address: soft, ok, ok, soft -> 1 of last 3 -> no.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sendwell.feedback.classify import classify, find_smtp_code, find_status
+from sendwell.feedback.classify import Verdict, classify, find_smtp_code, find_status
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,27 @@ def test_code_extraction() -> None:
     assert find_status("version 1.2.3.4 only") == ""
     assert find_smtp_code("said: 552 5.2.2 full") == 552
     assert find_smtp_code("no code here") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("550 5.7.1 this message is likely unsolicited mail", "spam_content"),
+        ("550 5.7.1 Client host blocked using zen.spamhaus.org", "reputation"),
+        ("550 5.7.1 SPF check failed for the sending domain", "authentication"),
+        ("550 5.7.1 Delivery not authorized, message refused", "policy"),
+    ],
+)
+def test_a_policy_code_takes_its_reason_from_the_words(text: str, reason: str) -> None:
+    assert classify("5.7.1", text, "failed") == Verdict("block", reason)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "554: delivery error: dd Not a valid recipient - atlas117.free.mail.ne1.yahoo.com",
+        "DNS Error: Domain name not found",
+    ],
+)
+def test_provider_wordings_of_a_dead_address_are_hard(text: str) -> None:
+    assert classify("", text, "failed").classification == "hard"

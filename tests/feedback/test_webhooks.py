@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 
 from sendwell.audience.addresses import normalize
-from sendwell.audience.suppressions import is_suppressed
+from sendwell.audience.suppressions import is_suppressed, unsuppress
 from sendwell.clock import FrozenClock
 from sendwell.compose.reference import reference_token
 from sendwell.errors import InvalidInput
@@ -144,6 +144,27 @@ def test_sns_forgeries_are_refused(
         verify(_sns(other, {"notificationType": "Complaint"}, now))
     with pytest.raises(InvalidInput):
         verify(b"not json")
+
+
+def test_a_replayed_event_acts_once_even_after_an_operator_lifted_its_suppression(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """Receipts outlive suppressions: an operator who lifts a suppression by hand is not
+    overruled by an old event replayed (or re-delivered) later."""
+    now = clock.now()
+    make_campaign(engine, ["pm@example.net"], now)
+    doc = {"RecordType": "Bounce", "ID": 7, "Type": "HardBounce", "Email": "pm@example.net",
+           "Details": "smtp;550 5.1.1 The email account does not exist"}  # fmt: skip
+    with engine.begin() as conn:
+        first = wh.process_events(conn, wh.postmark_events(doc, KEY), now=now, policy=POLICY)
+    assert [a.kind for a in first] == ["bounce_hard", "suppressed"]
+    with engine.begin() as conn:
+        assert unsuppress(conn, "pm@example.net") == 1
+    later = now + timedelta(days=3)
+    with engine.begin() as conn:
+        replay = wh.process_events(conn, wh.postmark_events(doc, KEY), now=later, policy=POLICY)
+    assert replay == []
+    assert not _suppressed(engine, "pm@example.net", later)
 
 
 def test_sendgrid_signed_events(engine: Engine, clock: FrozenClock) -> None:

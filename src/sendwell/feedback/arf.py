@@ -6,14 +6,21 @@ A report is a ``multipart/report; report-type=feedback-report`` whose second par
 Providers often redact ``Original-Rcpt-To`` and the ``To`` header; the reported message's
 ``X-Sendwell-Ref`` header (see :mod:`sendwell.compose.reference`) still names the delivery.
 
+Outlook.com/Hotmail's Junk Mail Reporting Program also still sends its older, pre-ARF
+format: a ``multipart/mixed`` message whose only part is the reported message, with the
+complaining user in that message's ``X-HmXmrOriginalRecipient`` header
+(:func:`parse_jmrp`). Neither format proves anything by itself: the delivery is named only
+by the signed tokens in the quoted message, as for every report.
+
 Limits: one report per message (RFC 5965 §2); ``Version`` is not enforced, since
-providers still send ``0.1``.
+providers still send ``0.1``. Redacted recipients (``redacted@...``) are kept as given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import getaddresses
 
 from sendwell.feedback.dsn import _blocks_from_text
 from sendwell.feedback.mime import text_of, walk
@@ -69,8 +76,11 @@ def parse_arf(msg: Message) -> ArfReport | None:
             values = fields.get(name, [])
             return values[0].strip() if values else ""
 
+        # "undisclosed comcast recipient <redacted@comcast.net>": keep the address only.
         rcpts = tuple(
-            v.strip().strip("<>") for v in fields.get("original-rcpt-to", []) if v.strip()
+            address
+            for _, address in getaddresses(fields.get("original-rcpt-to", []))
+            if "@" in address
         )
         return ArfReport(
             feedback_type=first("feedback-type").lower() or "abuse",
@@ -78,5 +88,31 @@ def parse_arf(msg: Message) -> ArfReport | None:
             original_rcpt_to=rcpts,
             user_agent=first("user-agent"),
             reported_domain=first("reported-domain"),
+        )
+    return None
+
+
+JMRP_RECIPIENT = "X-HmXmrOriginalRecipient"
+
+
+def parse_jmrp(msg: Message) -> ArfReport | None:
+    """A complaint in Hotmail's pre-ARF JMRP format, or None if ``msg`` is not one."""
+    for part in walk(msg):
+        if part.get_content_type() != "message/rfc822":
+            continue
+        payload = part.get_payload()
+        reported = payload[0] if isinstance(payload, list) and payload else None
+        if not isinstance(reported, Message):
+            continue
+        rcpt = reported.get(JMRP_RECIPIENT)
+        if rcpt is None:
+            continue
+        addresses = tuple(a for _, a in getaddresses([str(rcpt)]) if "@" in a)
+        return ArfReport(
+            feedback_type="abuse",
+            original_mail_from="",
+            original_rcpt_to=addresses,
+            user_agent="Hotmail JMRP",
+            reported_domain="",
         )
     return None

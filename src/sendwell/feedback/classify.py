@@ -65,7 +65,7 @@ _BY_CODE: dict[str, Verdict] = {
 # ("rejected", "unavailable") alone prove nothing.
 _HARD_TEXT: tuple[tuple[str, str], ...] = (
     (
-        r"null mx|no mx or a|couldn't find any host|host not found|domain (?:not found|"
+        r"null mx|no mx or a|couldn't find any host|host not found|domain (?:name )?(?:not found|"
         r"does not exist|is not valid)|no such domain|unrouteable address|nxdomain|"
         r"name or service not known|not a valid domain",
         "bad_domain",
@@ -78,7 +78,8 @@ _HARD_TEXT: tuple[tuple[str, str], ...] = (
         r"address)|unknown (?:recipient|mailbox|address|local.?part)|recipient unknown|"
         r"no mailbox here|bad destination mailbox|not our customer|mailbox unavailable|"
         r"mailbox is unavailable|address rejected.*(?:unknown|not exist)|AS\(201806281\)|"
-        r"wasn't found at|was not found at|undeliverable address|no longer (?:valid|active|"
+        r"wasn't found at|was not found at|undeliverable address|not a valid recipient|"
+        r"no longer (?:valid|active|"
         r"available)|unknown or illegal alias|this account (?:has been|is) (?:disabled|"
         r"deactivated|closed)|account (?:is |has been )?(?:disabled|deactivated|closed|"
         r"inactive|expired|suspended)|mailbox (?:disabled|inactive)",
@@ -198,6 +199,9 @@ def classify(status: str, diagnostic: str, action: str = "") -> Verdict:
         if detail == "1.10" and hard == "mailbox_unknown":
             # RFC 7505 says null MX; Office 365 uses 5.1.10 for "recipient not found".
             return Verdict("hard", hard)
+        if known.classification == "block" and block not in {None, "policy"}:
+            # 5.7.1 is every kind of refusal; the words say which (spam, SPF, a list).
+            return Verdict("block", block or known.reason)
         return known
     if detail.startswith("7."):
         return Verdict("block", block or "policy")

@@ -3,8 +3,10 @@
 Reads the ``message/delivery-status`` part into one :class:`DsnRecipient` per recipient
 block. Tolerates what real MTAs send: field names in any case, folded values, address
 types other than ``rfc822``, missing ``Status`` (then taken from the diagnostic text),
-status parts that are not under a ``multipart/report`` at all, and delivery-status parts
-that the mail library could not split into blocks (then parsed from the raw text).
+status parts that are not under a ``multipart/report`` at all, delivery-status parts
+that the mail library could not split into blocks (then parsed from the raw text), and
+RFC 6533 ``message/global-delivery-status`` parts (UTF-8; the mail library reads them as
+one embedded message, so they are re-read as text).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.message import Message
+from email.parser import HeaderParser
 
 from sendwell.feedback.mime import text_of, walk
 
@@ -60,17 +63,23 @@ def _blocks_from_text(text: str) -> list[dict[str, str]]:
     return blocks
 
 
+def _as_text(block: Message) -> str:
+    """A parsed block back to ``Name: value`` lines, plus any body the parser left."""
+    lines = [f"{name}: {' '.join(str(value).split())}" for name, value in block.items()]
+    body = block.get_payload()
+    if isinstance(body, str) and body.strip():
+        lines += ["", body]  # the body starts a new block
+    return "\n".join(lines)
+
+
 def _blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
-    if isinstance(payload, list) and payload:
-        blocks = []
-        for block in payload:
-            if isinstance(block, Message):
-                fields: dict[str, str] = {}
-                for name, value in block.items():
-                    fields.setdefault(name.lower(), " ".join(str(value).split()))
-                blocks.append(fields)
-        return blocks
+    if isinstance(payload, list):
+        # message/delivery-status comes split into one header block per recipient;
+        # message/global-delivery-status comes as one "message" whose body holds the
+        # per-recipient blocks. Text is the one shape both go back to.
+        blocks = [b for b in payload if isinstance(b, Message)]
+        return _blocks_from_text("\n\n".join(_as_text(b) for b in blocks))
     text = payload if isinstance(payload, str) else text_of(part)
     return _blocks_from_text(text)
 
@@ -111,14 +120,15 @@ def parse_dsn(msg: Message) -> list[DsnRecipient]:
 def original_headers(msg: Message) -> list[Message]:
     """The returned original message (or its headers), from any part that carries it."""
     found: list[Message] = []
-    from email.parser import HeaderParser
-
     for part in walk(msg):
         ctype = part.get_content_type()
-        if ctype in {"message/rfc822", "message/global"}:
+        if ctype in {"message/rfc822", "message/global"} or ctype in _HEADER_PARTS:
             payload = part.get_payload()
-            if isinstance(payload, list):
+            if isinstance(payload, list):  # the mail library parsed it as a message
                 found.extend(p for p in payload if isinstance(p, Message))
-        elif ctype in {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}:
-            found.append(HeaderParser().parsestr(text_of(part)))
+            elif ctype in _HEADER_PARTS:  # text/rfc822-headers stays text
+                found.append(HeaderParser().parsestr(text_of(part)))
     return found
+
+
+_HEADER_PARTS = {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}

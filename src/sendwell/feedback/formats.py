@@ -3,7 +3,8 @@
 Each recognizer takes the message's text (and its headers) and returns the failed
 recipients with the server's words, or None when the text is not in its format:
 
-* qmail (QSBMF, ``Hi. This is the qmail-send program``) and its ``(#5.1.1)`` codes;
+* qmail (QSBMF, ``Hi. This is the qmail-send program``) and its ``(#5.1.1)`` codes,
+  also when a localized installation rewrote the introduction;
 * Exim (``This message was created automatically by mail delivery software``);
 * Sendmail (``----- The following addresses had permanent fatal errors -----``);
 * Postfix's text part (``<addr>: host ... said: 550 ... (in reply to RCPT TO command)``);
@@ -13,7 +14,8 @@ recipients with the server's words, or None when the text is not in its format:
 * Yahoo (``Sorry, we were unable to deliver your message``);
 * a generic fallback: ``X-Failed-Recipients`` plus the first SMTP reply in the text.
 
-Limits: English texts; one diagnostic per recipient (the first one found).
+Limits: English texts (the codes are language-neutral); one diagnostic per recipient (the
+first one found).
 """
 
 from __future__ import annotations
@@ -45,14 +47,29 @@ def _oneline(text: str) -> str:
     return " ".join(text.split())[:1000]
 
 
+_QMAIL_PARAGRAPH = re.compile(rf"^<({_ADDR})>:\s*\n(.*?)(?=^<|^---|\Z)", re.M | re.S)
+_QMAIL_CODE = re.compile(r"\(#([45])\.\d{1,3}\.\d{1,3}\)")
+
+
 def _qmail(text: str) -> TextBounce | None:
-    if "qmail-send program" not in text and "This is the qmail" not in text:
-        return None
+    """QSBMF: one ``<address>:`` paragraph per recipient. Localized qmail installations
+    rewrite the English introduction, so without it a paragraph must end in qmail's own
+    ``(#5.1.1)`` status notation to count."""
+    english = "qmail-send program" in text or "This is the qmail" in text
     body = re.split(r"^--- Below this line is a copy of the message", text, flags=re.M)[0]
-    temporary = "temporary" in body.lower() and "permanent" not in body.lower()
     failures = []
-    for match in re.finditer(rf"^<({_ADDR})>:\s*\n(.*?)(?=^<|\Z)", body, re.M | re.S):
-        failures.append(TextFailure(match.group(1), _oneline(match.group(2)), temporary))
+    for match in _QMAIL_PARAGRAPH.finditer(body):
+        reason = match.group(2)
+        code = _QMAIL_CODE.search(reason)
+        if not english and code is None:
+            continue
+        if code is not None:
+            temporary = code.group(1) == "4"
+        else:
+            temporary = "temporary" in body.lower() and "permanent" not in body.lower()
+        failures.append(TextFailure(match.group(1), _oneline(reason), temporary))
+    if not english and not failures:
+        return None
     return TextBounce("qmail", tuple(failures))
 
 
@@ -105,7 +122,9 @@ def _gmail(text: str) -> TextBounce | None:
     if match is None:
         return None
     temporary = "delayed" in match.group(1)
-    after = text[match.end() :]
+    # What follows the report is the returned message, whose addresses and words are not
+    # the server's.
+    after = re.split(r"^-+ ?Original message ?-+", text[match.end() :], flags=re.M | re.I)[0]
     addrs = _ADDR_RE.findall(after.split("Technical details", 1)[0])
     returned = re.search(
         r"The error that the other server returned was:\s*\n(.*?)(?:\n\s*\n|"
@@ -113,11 +132,10 @@ def _gmail(text: str) -> TextBounce | None:
         after,
         re.S,
     )
-    diag = (
-        _oneline(returned.group(1))
-        if returned
-        else _oneline(after.split("Technical details", 1)[-1][:600])
+    details = re.sub(
+        r"^\s*of (?:permanent|temporary) failure:", "", after.split("Technical details", 1)[-1]
     )
+    diag = _oneline(returned.group(1)) if returned else _oneline(details[:600])
     return TextBounce("gmail", tuple(TextFailure(a, diag, temporary) for a in addrs[:1]))
 
 

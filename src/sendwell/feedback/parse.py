@@ -20,8 +20,8 @@ from email.message import Message
 from sendwell.compose.reference import REFERENCE_HEADER, parse_reference, parse_unsubscribe_address
 from sendwell.compose.verp import parse_verp
 from sendwell.feedback import formats
-from sendwell.feedback.arf import is_arf, parse_arf
-from sendwell.feedback.classify import classify, find_status
+from sendwell.feedback.arf import ArfReport, is_arf, parse_arf, parse_jmrp
+from sendwell.feedback.classify import classify, find_smtp_code, find_status
 from sendwell.feedback.dsn import delivery_status_parts, original_headers, parse_dsn
 from sendwell.feedback.mime import DEFAULT_MAX_BYTES, body_text, header, parse_bytes, raw_text
 from sendwell.feedback.records import FeedbackReport, IdSource, RecipientResult, ReportKind
@@ -95,6 +95,32 @@ def is_autoreply(msg: Message) -> bool:
     return bool(_AUTO_SUBJECT.search(header(msg, "Subject")))
 
 
+def _complaint(msg: Message) -> tuple[ArfReport | None, str]:
+    """The complaint a message carries (ARF, or Hotmail's older JMRP format), and which."""
+    if is_arf(msg):
+        return parse_arf(msg), "arf"
+    if not delivery_status_parts(msg):
+        return parse_jmrp(msg), "jmrp"
+    return None, ""
+
+
+def _text_diagnostics(msg: Message) -> dict[str, str]:
+    """The server replies a DSN's human-readable part quotes, by recipient address.
+
+    Some MTAs (Exim's DSN mode, Exchange 2003) leave ``Diagnostic-Code`` out and put the
+    remote server's words only in the text part; without them a ``5.0.0`` says nothing.
+    Only texts that carry an SMTP or enhanced status code count as a reply.
+    """
+    found = formats.recognize(body_text(msg), header(msg, "X-Failed-Recipients"))
+    if found is None:
+        return {}
+    return {
+        f.address.lower(): f.diagnostic
+        for f in found.failures
+        if find_status(f.diagnostic) or find_smtp_code(f.diagnostic) is not None
+    }
+
+
 def _result(address: str, action: str, status: str, diagnostic: str) -> RecipientResult:
     verdict = classify(status, diagnostic, action)
     return RecipientResult(
@@ -123,25 +149,31 @@ def _parse(raw: bytes, key: bytes, envelope_rcpt: str | None, max_bytes: int) ->
 
     outbox_id, source = identify(msg, raw, key, envelope_rcpt, max_bytes)
 
-    if is_arf(msg):
-        arf = parse_arf(msg)
-        if arf is not None:
-            kind: ReportKind = "unknown" if arf.feedback_type == "not-spam" else "complaint"
-            rcpts = tuple(
-                RecipientResult(a, "", "", "unknown", arf.feedback_type, "")
-                for a in arf.original_rcpt_to
-            )
-            if outbox_id is None and arf.original_mail_from:
-                found = parse_verp(arf.original_mail_from, key)
-                if found is not None:
-                    outbox_id, source = found, "verp"
-            return FeedbackReport(kind, rcpts, outbox_id, source, arf.feedback_type, "arf", notes)
+    arf, fmt = _complaint(msg)
+    if arf is not None:
+        kind: ReportKind = "unknown" if arf.feedback_type == "not-spam" else "complaint"
+        rcpts = tuple(
+            RecipientResult(a, "", "", "unknown", arf.feedback_type, "")
+            for a in arf.original_rcpt_to
+        )
+        if outbox_id is None and arf.original_mail_from:
+            found = parse_verp(arf.original_mail_from, key)
+            if found is not None:
+                outbox_id, source = found, "verp"
+        return FeedbackReport(kind, rcpts, outbox_id, source, arf.feedback_type, fmt, notes)
 
     if delivery_status_parts(msg):
         dsn = parse_dsn(msg)
         if dsn:
+            said = _text_diagnostics(msg) if any(not r.diagnostic for r in dsn) else {}
             results = tuple(
-                _result(r.final_recipient, r.action, r.status, r.diagnostic) for r in dsn
+                _result(
+                    r.final_recipient,
+                    r.action,
+                    r.status,
+                    r.diagnostic or said.get(r.final_recipient.lower(), ""),
+                )
+                for r in dsn
             )
             return FeedbackReport("bounce", results, outbox_id, source, format="dsn", notes=notes)
 

@@ -244,6 +244,10 @@ def ses_events(sns: Mapping[str, Any], key: bytes) -> list[WebhookEvent]:
             verdict = classify(status, diag, "failed")
             if permanent and sub in {"NoEmail", "Suppressed", "OnAccountSuppressionList"}:
                 verdict = Verdict("hard", "mailbox_unknown" if sub == "NoEmail" else "suppressed")
+            elif permanent and not diag and not status:
+                # No DSN came back, so SES's own verdict is all there is; SES documents a
+                # permanent bounce as "remove this address" (an authenticated source).
+                verdict = Verdict("hard", "permanent_bounce")
             elif not permanent and verdict.classification == "hard":
                 verdict = Verdict("soft", verdict.reason)  # SES says it is transient
             report = _report(
