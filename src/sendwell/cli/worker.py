@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import typer
@@ -55,17 +55,26 @@ def _run_one(drain: bool) -> None:
     err.print(f"worker {os.getpid()} stopped: {w.attempts} attempts, {w.delivered} delivered")
 
 
-def _stop_with_parent() -> None:
-    """In a child: ask Linux to send SIGTERM when the supervisor dies.
+def _stop_with(supervisor: int) -> Callable[[], None]:
+    """A ``preexec_fn`` for a child: ask Linux to send SIGTERM when the supervisor dies.
 
     A supervisor killed with SIGKILL cannot forward anything; without this its workers
-    would go on forever as orphans. Elsewhere this does nothing.
+    would go on forever as orphans. A supervisor that died between the fork and the
+    ``prctl`` call sends no signal at all, so the child checks its parent afterwards and
+    exits at once if it is already an orphan. Elsewhere than Linux this does nothing.
     """
-    if sys.platform.startswith("linux"):
+
+    def preexec() -> None:
+        if not sys.platform.startswith("linux"):
+            return
         import ctypes
 
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != supervisor:
+            os._exit(1)
+
+    return preexec
 
 
 def _supervise(processes: int, drain: bool) -> int:
@@ -73,7 +82,7 @@ def _supervise(processes: int, drain: bool) -> int:
     if drain:
         args.append("--drain")
     children = [
-        subprocess.Popen(args, preexec_fn=_stop_with_parent)  # noqa: S603
+        subprocess.Popen(args, preexec_fn=_stop_with(os.getpid()))  # noqa: S603
         for _ in range(processes)
     ]
 
