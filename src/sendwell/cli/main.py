@@ -25,6 +25,7 @@ from sendwell.cli import (
     report,
     sandbox,
     serve,
+    templates,
     users,
     verify,
     worker,
@@ -85,6 +86,7 @@ def config_show(
 
 audience.register(app)
 campaigns.register(app)
+templates.register(app)
 worker.register(app)
 sandbox.register(app)
 demo.register(app)
