@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sendwell.cli import (
     audience,
+    campaign_content,
     campaigns,
     context,
     delivery,
@@ -86,6 +87,7 @@ def config_show(
 
 audience.register(app)
 campaigns.register(app)
+campaign_content.register(app)
 templates.register(app)
 worker.register(app)
 sandbox.register(app)
