@@ -14,16 +14,19 @@ from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.subscribers import add_subscribers
 from sendwell.campaigns.builder import CampaignMessageBuilder
+from sendwell.campaigns.compliance import check_message, check_subject
 from sendwell.campaigns.content import create_campaign_with_content
 from sendwell.campaigns.preview import preview_message, preview_template, read_parts
 from sendwell.campaigns.sender import SenderDefaults
 from sendwell.campaigns.service import start_campaign
 from sendwell.clock import FrozenClock
 from sendwell.compose.dkim import dns_txt_value
-from sendwell.compose.links import parse_link_token
+from sendwell.compose.links import parse_link_token, recipient_links
 from sendwell.compose.verp import parse_verp
 from sendwell.content.library import content_source, get_template
+from sendwell.content.lint import lint_content
 from sendwell.content.shipped import install_example
+from sendwell.content.spam import heuristic_score
 from sendwell.delivery.jobs import OutboxJob, PreparedMessage
 from sendwell.domains.store import add_domain, get_domain
 from sendwell.errors import NotFound
@@ -169,3 +172,21 @@ def test_template_previews_use_sample_or_real_subscribers(
     assert "Hello Ann," in (ann.text or "")
     assert "The content of a campaign goes here." in layout.html
     assert "https://m.example/u/0-" in layout.html
+
+
+@pytest.mark.parametrize("example", ["newsletter", "announcement"])
+def test_shipped_examples_pass_the_compliance_and_content_rules(
+    engine: Engine, clock: FrozenClock, example: str
+) -> None:
+    campaign_id = _setup(engine, clock, example)
+    with engine.connect() as conn:
+        preview = preview_message(conn, _builder(engine, clock), campaign_id)
+    unsubscribe = recipient_links("https://mail.example.com", 0, KEY).unsubscribe
+    issues = check_subject(preview.subject) + check_message(
+        preview.message, unsubscribe_url=unsubscribe, organization=DEFAULTS.organization,
+        from_name="Example News", postal_address=DEFAULTS.postal_address,
+    )  # fmt: skip
+    assert issues == []
+    lint = lint_content(preview.html, preview.text)
+    assert not (lint.clipped_by_gmail or lint.image_only or lint.images_without_alt)
+    assert heuristic_score(preview.subject, preview.html, preview.text) <= 1.0
