@@ -12,6 +12,8 @@ def test_the_library_from_the_command_line(run: Run, tmp_path: Path) -> None:
     assert run("init").returncode == 0
     examples = run("templates", "examples")
     assert "house-layout" in examples.stdout and "announcement" in examples.stdout
+    mixed = run("templates", "add", "--example", "newsletter", "--subject", "x")
+    assert mixed.returncode == 1 and "--example takes only a NAME" in mixed.stderr
     added = run("templates", "add", "--example", "newsletter")
     assert added.returncode == 0, added.stderr
     assert "layout house-layout added" in added.stdout

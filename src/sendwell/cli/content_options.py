@@ -32,14 +32,17 @@ def body_option(
     html: Path | None, markdown: Path | None, mjml: Path | None
 ) -> tuple[Format, str] | None:
     """The one body file given (with its format), or None when none is."""
-    given = [(f, p) for f, p in (("html", html), ("markdown", markdown), ("mjml", mjml)) if p]
+    options: list[tuple[Format, Path | None]] = [
+        ("html", html), ("markdown", markdown), ("mjml", mjml)
+    ]  # fmt: skip
+    given = [(fmt, path) for fmt, path in options if path is not None]
     if len(given) > 1:
         raise InvalidInput("give one of --html, --markdown, --mjml")
     if not given:
         return None
     fmt, path = given[0]
     assert path is not None
-    return fmt, read_source(path)  # type: ignore[return-value]
+    return fmt, read_source(path)
 
 
 def new_content(
@@ -53,7 +56,9 @@ def new_content(
 ) -> tuple[ContentSource, TemplateRecord | None]:
     """Content for a new campaign: from a library template, or from files."""
     if (body is None) == (template is None):
-        raise InvalidInput("give the content: one of --template, --html, --markdown, --mjml")
+        raise InvalidInput(
+            "give the content with exactly one of --template, --html, --markdown, --mjml"
+        )
     if template is not None:
         record = get_template(conn, template)
         source = content_source(conn, record, subject=subject)

@@ -69,6 +69,8 @@ def add(
     """Add a template or layout, checked first: errors (with line numbers) refuse it."""
     with context.opened() as a, a.engine.begin() as conn:
         if example is not None:
+            if body is not None or text is not None or subject or layout or description:
+                raise InvalidInput("--example takes only a NAME to add the example under")
             saved = install_example(conn, example, now=a.clock.now(), as_name=name)
         else:
             if name is None or body is None:
