@@ -162,3 +162,13 @@ def test_a_lost_construct_is_an_error_with_its_line() -> None:
     body = "<mjml>\n<mj-head>\n{% if x %}<mj-title>t</mj-title>{% endif %}\n</mj-head>\n</mjml>"
     with pytest.raises(TemplateError, match=r"body, line 3: \{% if x %\} was lost in MJML"):
         compile_html("mjml", body)
+
+
+def test_jinja_in_attribute_names_and_unquoted_values_survives_inlining() -> None:
+    html = compile_html(
+        "html",
+        "<style>a { color: red }</style><a href={{ url }} {{ extra }}>x</a><table><tr>"
+        '<td {% if v %}class="v"{% endif %}>y</td></tr></table>',
+    )
+    assert '<a href="{{ url }}" {{ extra }} style="color: red;">x</a>' in html
+    assert '<td {% if v %}class="v" {% endif %}>y</td>' in html
