@@ -22,10 +22,12 @@ from sendwell.campaigns.builder import CampaignMessageBuilder
 from sendwell.campaigns.records import CampaignStatus
 from sendwell.campaigns.sender import SenderDefaults
 from sendwell.campaigns.service import finish_if_done, start_campaign
+from sendwell.campaigns.testsend import PreparedTest, prepare_test, record_test
 from sendwell.clock import Clock, SystemClock
 from sendwell.config import Settings
-from sendwell.delivery.jobs import Outcome
+from sendwell.delivery.jobs import Outcome, PreparedMessage
 from sendwell.delivery.mx import MxResolver
+from sendwell.delivery.oneoff import DirectResult, deliver_now
 from sendwell.delivery.outbox import OutboxStore
 from sendwell.delivery.retry import RetryPolicy
 from sendwell.delivery.shaping import Shaping, load_shaping
@@ -113,6 +115,47 @@ class App:
             conn, campaign_id, now=self.clock.now(), defaults=self.sender_defaults(),
             policy=self.verify_policy(), sunset_days=self.settings.sunset_days,
         )  # fmt: skip
+
+    def message_builder(self, *, test_send: bool = False) -> CampaignMessageBuilder:
+        """The builder the workers use (``test_send``: the one for test messages)."""
+        s = self.settings
+        return CampaignMessageBuilder(
+            self.engine, clock=self.clock, secret_key=self.secret_key(),
+            bounce_domain=s.bounce_domain, public_url=s.public_url,
+            feedback_sender=s.feedback_id_sender, sender_defaults=self.sender_defaults(),
+            test_send=test_send,
+        )  # fmt: skip
+
+    async def deliver_now(
+        self, messages: Sequence[PreparedMessage], *, pool: str
+    ) -> list[DirectResult]:
+        """Send a few messages at once over the engine's routes (no outbox, no throttles)."""
+        s = self.settings
+        return await deliver_now(
+            messages, shaping=self.shaping(), pool=pool, resolver=self.resolver(),
+            smtp_port=s.smtp_port, helo_name=self.helo_name(), timeout=s.smtp_timeout,
+            now=self.clock.now(),
+        )  # fmt: skip
+
+    async def send_test(
+        self, campaign_id: int, *, to: Sequence[str], as_email: str | None = None
+    ) -> tuple[PreparedTest, list[DirectResult]]:
+        """Build the campaign's test message for each address, send it now, record it."""
+        builder = self.message_builder(test_send=True)
+
+        def prepare() -> PreparedTest:
+            with self.engine.connect() as conn:
+                return prepare_test(conn, builder, campaign_id, to=to, as_email=as_email)
+
+        test = await asyncio.to_thread(prepare)
+        results = await self.deliver_now(test.messages, pool=test.pool)
+
+        def record() -> None:
+            with self.engine.begin() as conn:
+                record_test(conn, test, results, now=self.clock.now())
+
+        await asyncio.to_thread(record)
+        return test, results
 
     def feedback_policy(self) -> FeedbackPolicy:
         """Soft-bounce window and circuit-breaker thresholds."""

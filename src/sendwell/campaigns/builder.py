@@ -14,6 +14,10 @@ domain's DKIM signer), renders per recipient and assembles the MIME bytes with:
   click URLs (``tracking.rewrite``; the campaign's allow-list is stored on first
   preparation) and an open pixel. Privacy mode (``tracking`` off) leaves the HTML as is.
 
+A builder made with ``test_send`` prepares campaigns for test messages (``campaigns.testsend``):
+the subject starts with ``[TEST]`` and links are left untracked, so a tester's clicks and
+opens never count in the campaign's report.
+
 Limit: a campaign's preparation is cached, so a sending domain added while a worker runs
 is used by that worker only after it restarts (or for campaigns it has not seen yet).
 """
@@ -47,6 +51,8 @@ from sendwell.store.schema import campaigns, subscribers
 from sendwell.tracking.allowlist import register_links
 from sendwell.tracking.rewrite import rewrite, tracked_links
 from sendwell.tracking.tokens import ClickRef, Keyring, sign, sign_click
+
+TEST_SUBJECT_PREFIX = "[TEST]"
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class CampaignMessageBuilder:
         public_url: str = "http://localhost:8000",
         feedback_sender: str = "sendwell",
         sender_defaults: SenderDefaults | None = None,
+        test_send: bool = False,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -91,6 +98,7 @@ class CampaignMessageBuilder:
         self._public_url = public_url
         self._feedback_sender = feedback_sender
         self._defaults = sender_defaults or SenderDefaults()
+        self._test_send = test_send
         self._campaigns: dict[int, _Prepared | BuildFailure] = {}
 
     def _campaign(self, campaign_id: int) -> _Prepared | BuildFailure:
@@ -106,13 +114,15 @@ class CampaignMessageBuilder:
                         select(campaigns.c.tracking).where(campaigns.c.id == campaign_id)
                     ).scalar()
                 template = compile_template(
-                    campaign.subject,
+                    f"{TEST_SUBJECT_PREFIX} {campaign.subject}"
+                    if self._test_send
+                    else campaign.subject,
                     campaign.html_template,
                     campaign.text_template,
                     derive_text=True,
                 )
                 links = None
-                if tracking:
+                if tracking and not self._test_send:
                     with self._engine.begin() as conn:
                         links = register_links(
                             conn, campaign_id, tracked_links(campaign.html_template)

@@ -1,4 +1,8 @@
-"""Commands for campaigns: create, start, status, pause, resume, cancel."""
+"""Commands for campaigns: create, start, status, pause, resume, cancel.
+
+Content commands (edit, show, preview, render, test) are in ``cli/campaign_content.py``,
+preflight (check, settings) in ``cli/preflight.py``; both add to the same group.
+"""
 
 from __future__ import annotations
 
@@ -9,62 +13,62 @@ import typer
 from rich.table import Table
 
 from sendwell.audience.lists import find_list
+from sendwell.campaigns.content import create_campaign_with_content
 from sendwell.campaigns.records import CampaignStatus
 from sendwell.campaigns.service import (
     all_campaigns,
     campaign_status,
     cancel_campaign,
-    create_campaign,
     pause_campaign,
     resume_campaign,
 )
 from sendwell.cli import context
+from sendwell.cli.content_options import body_option, new_content, print_warnings
 from sendwell.cli.context import out
-from sendwell.errors import InvalidInput
 
 campaigns_app = typer.Typer(help="Campaigns.", no_args_is_help=True)
 
 
-def _read(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"template file {path} does not exist") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"template file {path} is not UTF-8 text") from None
-
-
 @campaigns_app.command("create")
 def create(
-    subject: str = typer.Option(..., help="Subject line (a template)."),
+    subject: str | None = typer.Option(
+        None, help="Subject line (a template); defaults to the library template's subject."
+    ),
     from_email: str = typer.Option(..., "--from", help="Sender address."),
     from_name: str = typer.Option("", help="Sender display name."),
     list_names: list[str] = typer.Option(..., "--list", help="Audience list (repeatable)."),
-    html: Path = typer.Option(..., help="HTML template file (Jinja2)."),
-    text: Path | None = typer.Option(None, help="Text template; generated from HTML if absent."),
+    template: str | None = typer.Option(
+        None, help="Copy the content of this library template (see `sendwell templates`)."
+    ),
+    html: Path | None = typer.Option(None, help="HTML body file (Jinja2)."),
+    markdown: Path | None = typer.Option(None, help="Markdown body file (Jinja2)."),
+    mjml: Path | None = typer.Option(None, help="MJML body file (Jinja2)."),
+    text: Path | None = typer.Option(None, help="Text version; made from the HTML if absent."),
+    layout: str | None = typer.Option(
+        None, help="Wrap the content in this library layout (overrides the template's)."
+    ),
     name: str = typer.Option("", help="Internal name; defaults to the subject."),
     pool: str = typer.Option("default", help="Pool of sending sources (shaping file)."),
 ) -> None:
-    """Create a draft campaign from template files."""
-    html_source = _read(html)
-    assert html_source is not None
+    """Create a draft campaign from a library template or from body files.
+
+    The campaign keeps a copy of its content: editing the template later does not change
+    it. Content is checked now (syntax, undefined names, with line numbers); warnings are
+    printed and the draft is created.
+    """
+    body = body_option(html, markdown, mjml)
     with context.opened() as a, a.engine.begin() as conn:
         list_ids = [find_list(conn, n).id for n in list_names]
-        campaign = create_campaign(
-            conn,
-            name=name,
-            subject=subject,
-            from_email=from_email,
-            from_name=from_name,
-            html_template=html_source,
-            text_template=_read(text),
-            list_ids=list_ids,
-            now=a.clock.now(),
-            pool=a.shaping().pool(pool)[0].pool,
+        source, origin = new_content(
+            conn, subject=subject, body=body, template=template, text=text, layout=layout
         )
-    out.print(f"campaign {campaign.id} created (draft)")
+        saved = create_campaign_with_content(
+            conn, source, name=name, from_email=from_email, from_name=from_name,
+            list_ids=list_ids, now=a.clock.now(), pool=a.shaping().pool(pool)[0].pool,
+            origin=origin,
+        )  # fmt: skip
+    print_warnings(saved.warnings)
+    out.print(f"campaign {saved.campaign.id} created (draft)")
 
 
 @campaigns_app.command("ls")

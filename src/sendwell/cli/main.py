@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sendwell.cli import (
     audience,
+    campaign_content,
     campaigns,
     context,
     delivery,
@@ -25,6 +26,7 @@ from sendwell.cli import (
     report,
     sandbox,
     serve,
+    templates,
     users,
     verify,
     worker,
@@ -85,6 +87,8 @@ def config_show(
 
 audience.register(app)
 campaigns.register(app)
+campaign_content.register(app)
+templates.register(app)
 worker.register(app)
 sandbox.register(app)
 demo.register(app)

@@ -24,6 +24,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from sendwell.content.protect import CONSTRUCT
 from sendwell.content.text import html_to_text, tidy
 from sendwell.errors import TemplateError
 
@@ -94,12 +95,22 @@ def derive_text_template(html_source: str) -> Template | None:
     or put Jinja markup inside tags other than attribute values return None; the caller
     then converts per message.
     """
-    if re.search(r"\bsafe\b|autoescape|<[^>]*\{[{%#]", re.sub(r'"[^"]*"', '""', html_source)):
+    source = derive_text_source(html_source)
+    if source is None:
         return None
     try:
-        return _text_env.from_string(html_to_text(html_source))
+        return _text_env.from_string(source)
     except TemplateSyntaxError:
         return None
+
+
+def derive_text_source(html_source: str) -> str | None:
+    """The text template source :func:`derive_text_template` compiles, or None."""
+    if any(re.search(r"\bsafe\b|autoescape", m.group()) for m in CONSTRUCT.finditer(html_source)):
+        return None  # rendered values may carry markup of their own
+    if re.search(r"<[^>]*\{[{%#]", re.sub(r'"[^"]*"', '""', html_source)):
+        return None
+    return html_to_text(html_source)
 
 
 def _compile(env: ImmutableSandboxedEnvironment, source: str, part: str) -> Template:
@@ -141,3 +152,9 @@ def subscriber_context(
         ctx["name"] = full
     ctx["attributes"] = dict(attributes)
     return ctx
+
+
+def environment(*, html: bool) -> ImmutableSandboxedEnvironment:
+    """The sandboxed environment the HTML part (autoescaping) or the subject and text
+    parts are compiled in; for checks that parse templates without rendering them."""
+    return _html_env if html else _text_env

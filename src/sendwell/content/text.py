@@ -2,8 +2,9 @@
 
 Every message carries a text part (spam filters and text-only clients expect one). This
 converter keeps what a reader needs — paragraphs, line breaks, list items and link
-targets — and drops markup, styles and scripts. It is deliberately simple; authors who
-care about the text version write it themselves.
+targets — and drops markup, styles, scripts and hidden elements (``display:none``, such as
+the preview text at the top of a designed mail, which is meant for the inbox list only).
+It is deliberately simple; authors who care about the text version write it themselves.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ _BLOCK = {
     "footer",
 }
 _SKIP = {"style", "script", "head", "title"}
+_HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "wbr",
+}
 
 
 class _Converter(HTMLParser):
@@ -39,8 +55,16 @@ class _Converter(HTMLParser):
         self.out: list[str] = []
         self._skip = 0
         self._href: list[str | None] = []
+        self._hidden = ""  # the tag of the hidden element we are inside, if any
+        self._hidden_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._hidden:
+            self._hidden_depth += tag == self._hidden
+            return
+        if tag not in _VOID and _HIDDEN.search(dict(attrs).get("style") or ""):
+            self._hidden, self._hidden_depth = tag, 1
+            return
         if tag in _SKIP:
             self._skip += 1
         elif tag == "br":
@@ -53,6 +77,12 @@ class _Converter(HTMLParser):
             self._href.append(dict(attrs).get("href"))
 
     def handle_endtag(self, tag: str) -> None:
+        if self._hidden:
+            if tag == self._hidden:
+                self._hidden_depth -= 1
+                if self._hidden_depth == 0:
+                    self._hidden = ""
+            return
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCK:
@@ -63,7 +93,7 @@ class _Converter(HTMLParser):
                 self.out.append(f" ({href})")
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
+        if not self._skip and not self._hidden:
             self.out.append(re.sub(r"\s+", " ", data))
 
 
