@@ -40,7 +40,7 @@ def build_sample(
     person: Person | None = None,
     list_name: str = "Garden news",
     sender: SenderDefaults = SENDER,
-    tracking: bool = False,
+    tracking: bool = True,
 ) -> bytes:
     """One recipient's message for a new draft campaign; raises on a build failure."""
     now = clock.now()

@@ -1,9 +1,14 @@
 """The spamd client against a real, offline SpamAssassin spamd on loopback.
 
 Messages are the exact bytes the workers' builder produces (DKIM-signed, with the bulk
-headers), so the scores are the ones preflight would show. A clean newsletter — ours, and
-every example template shipped in ``sendwell/content/examples/`` — must score at most 1.0;
-an obviously spammy one must score as spam.
+headers and, as campaigns have by default, tracked links and the open pixel), so the
+scores are the ones preflight would show. A clean newsletter — ours, and every example
+template shipped in ``sendwell/content/examples/`` — must score at most 1.0; an obviously
+spammy one must score as spam.
+
+SpamAssassin counts the open pixel as an image: a message with any image and under about
+3,200 bytes of text gets one of its HTML_IMAGE_ONLY_* rules (up to 2 points). Our clean
+newsletter is a realistic length; preflight warns when the pixel alone costs points.
 """
 
 from __future__ import annotations
@@ -36,6 +41,34 @@ CLEAN_HTML = (
     "<p>Our Saturday workshop on pruning fruit trees is on the 14th at the community "
     "garden. Bring gloves and secateurs; tea is on us. The full programme for the season "
     'is on <a href="https://www.example.com/workshops">our workshops page</a>.</p>'
+    "<h2>Letters from readers</h2>"
+    "<p>Several of you asked what to do with the last green tomatoes. Bring the trusses "
+    "indoors and hang them in a cool, dark shed; most will ripen slowly over the next "
+    "weeks. Those that stay green make a very good chutney with apples, onions, sugar and "
+    "vinegar, simmered for two hours and kept in sterilised jars until Christmas.</p>"
+    "<p>Another reader wrote about moles in a lawn. Patience works better than traps: they "
+    "move on once the soil is cold, and the hills they leave make fine potting soil when "
+    "sieved. Rake them flat and sow a little grass seed in spring.</p>"
+    "<h2>Jobs for the month</h2>"
+    "<p>Lift and store dahlia tubers after the first frost blackens the leaves, clean "
+    "and oil your tools before they go away for the winter, net brassicas against pigeons, "
+    "and keep the bird feeders full: the birds you feed now will eat your aphids in May. "
+    "If you have room, plant bare-root fruit trees and roses while the soil is still "
+    "workable, and mulch the roots of tender perennials with leaves or bark.</p>"
+    "<h2>In the greenhouse</h2>"
+    "<p>Now is the time to wash the glass inside and out so the plants get every bit of "
+    "the low winter light. Check the heater before the first hard night, wrap the water "
+    "butt in hessian, and open the vents on sunny mornings so that grey mould does not "
+    "settle on the overwintering geraniums and fuchsias. Water sparingly: most plants rest "
+    "until February and rot faster than they dry out.</p>"
+    "<p>Sweet peas sown in deep pots last month want a cold frame rather than warmth; "
+    "pinch out their tips when they have three pairs of leaves and they will branch into "
+    "sturdy plants for planting out in April.</p>"
+    "<h2>Next month</h2>"
+    "<p>December's letter looks at planning next year's vegetable beds, choosing seed "
+    "catalogues worth your time, and a simple way to keep a garden diary that tells you, "
+    "five years on, exactly when the first frost came and which varieties were worth "
+    "growing again. As always, write back with your questions and photographs.</p>"
     "<p>Happy gardening,<br>Maria from Example Gardens</p>" + FOOTER + "</body></html>"
 )
 SPAM_HTML = (

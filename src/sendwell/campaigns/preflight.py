@@ -20,7 +20,8 @@ blockers — the campaign does not start while any remains (``App.start_campaign
 
 warnings — shown with their fix, never blocking: unconfirmed and frequency-capped
 people, Gmail clipping, missing alt text, image-only mail, a spam score of 3 or more
-(spamd's, else the heuristics'), DNS that could not be asked, SPF that cannot align
+(spamd's, else the heuristics'), an open-tracking pixel that alone earns SpamAssassin's
+"images with little text" points, DNS that could not be asked, SPF that cannot align
 (DKIM alignment suffices for DMARC).
 
 It also carries the delivery-plan estimate (``delivery.estimate``) when a planner is
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -65,7 +67,7 @@ from sendwell.delivery.jobs import BuildFailure, OutboxJob
 from sendwell.domains.check import DnsCheckError, Finding
 from sendwell.domains.store import find_domain
 from sendwell.errors import ConfigError, ServiceUnavailable
-from sendwell.store.schema import subscribers, subscriptions
+from sendwell.store.schema import campaigns, subscribers, subscriptions
 from sendwell.verify.verdict import Policy
 
 SPAM_WARN_SCORE = 3.0
@@ -343,6 +345,24 @@ def _spam(data: bytes, spam: SpamChecker | None) -> tuple[SpamVerdict, str]:
     return verdict, note
 
 
+def _pixel_issue(conn: Connection, campaign: Campaign, verdict: SpamVerdict) -> list[Issue]:
+    """SpamAssassin's HTML_IMAGE_ONLY_* rules count the open pixel as an image: a message
+    with any image and under ~3,200 bytes of text scores up to 2.8 for it."""
+    fired = [r for r in verdict.rules if r.name.startswith("HTML_IMAGE_ONLY") and r.score > 0]
+    tracking = conn.execute(
+        select(campaigns.c.tracking).where(campaigns.c.id == campaign.id)
+    ).scalar()
+    if not fired or not tracking or re.search(r"<img\b", campaign.html_template, re.I):
+        return []
+    rule = fired[0]
+    return [
+        Issue("warning", "tracking-pixel-image-only", f"the open-tracking pixel makes this "
+              f"short message 'images with little text' for SpamAssassin ({rule.name} "
+              f"{rule.score:+g})", "add text (over about 3,200 bytes), or send this campaign "
+              "without tracking")
+    ]  # fmt: skip
+
+
 def run_preflight(
     conn: Connection,
     builder: CampaignMessageBuilder,
@@ -411,6 +431,7 @@ def run_preflight(
     if has_key:
         issues.extend(check_signature(first.data))
     verdict, note = _spam(first.data, spam)
+    issues.extend(_pixel_issue(conn, campaign, verdict))
     if verdict.score >= SPAM_WARN_SCORE:
         rules = ", ".join(f"{r.name} {r.score:+g}" for r in verdict.top_rules(3))
         issues.append(
