@@ -3,8 +3,6 @@ that judge finished messages: spam scores, header injection."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine
 
 from sendwell.audience.lists import create_list
@@ -41,6 +39,8 @@ def build_sample(
     list_name: str = "Garden news",
     sender: SenderDefaults = SENDER,
     tracking: bool = True,
+    feedback_sender: str = "sendwell",
+    public_url: str = PUBLIC_URL,
 ) -> bytes:
     """One recipient's message for a new draft campaign; raises on a build failure."""
     now = clock.now()
@@ -55,15 +55,12 @@ def build_sample(
             tracking=tracking,
         )  # fmt: skip
     builder = CampaignMessageBuilder(
-        engine, clock=clock, secret_key=KEY, public_url=PUBLIC_URL, sender_defaults=sender
-    )
+        engine, clock=clock, secret_key=KEY, public_url=public_url, sender_defaults=sender,
+        feedback_sender=feedback_sender,
+    )  # fmt: skip
     who = person or Person("ann.reader@example.org", "Ann", "Reader", {"plan": "pro"})
     job = OutboxJob(1, campaign.id, None, who.email, who.email.rpartition("@")[2], 0, None)
     built = builder.build_one(job, who)
     if isinstance(built, BuildFailure):
         raise AssertionError(f"the sample does not build: {built.reason}")
     return built.data
-
-
-def attributes(**values: Any) -> dict[str, Any]:
-    return dict(values)
