@@ -21,6 +21,7 @@ class DnsThread:
     def __init__(self, server: DnsServer, loop: asyncio.AbstractEventLoop) -> None:
         self.server = server
         self._loop = loop
+        self.published: set[str] = set()  # domains publish_domain served already
 
     @property
     def address(self) -> tuple[str, int]:
@@ -56,7 +57,11 @@ class DnsThread:
         bounce_domain: str = "",
         skip: Iterable[str] = (),
     ) -> None:
-        """Serve the domain's records, except those whose purpose starts with ``skip``."""
+        """Serve the domain's records, except those whose purpose starts with ``skip``
+        (once per domain: publishing again would add a second SPF record)."""
+        if domain.domain in self.published:
+            return
+        self.published.add(domain.domain)
         specs = required_records(
             domain=domain.domain, selector=domain.selector,
             private_pem=domain.private_pem(secret_key), ed25519_selector=None,

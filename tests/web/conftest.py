@@ -134,16 +134,6 @@ def seed(app: App, *, people: int = 3, list_name: str = "News") -> tuple[int, in
             list_ids=[ml.id], now=now,
         )  # fmt: skip
     dns = _DNS.get(id(app))
-    if dns is not None and not published(dns, "example.com"):
+    if dns is not None:
         dns.publish_domain(domain, app.secret_key())
     return ml.id, c.id
-
-
-def published(dns: DnsThread, domain: str) -> bool:
-    """Whether ``seed`` already published ``domain`` on this server (once per test)."""
-    done: set[str] = getattr(dns, "published", set())
-    if domain in done:
-        return True
-    done.add(domain)
-    dns.published = done  # type: ignore[attr-defined]
-    return False
