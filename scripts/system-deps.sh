@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the test suite and benchmarks use (independent verifiers and real MTAs):
 #   opendkim-tools  - OpenDKIM's verifier, an independent check of our DKIM signatures
-#   spamassassin, spamc - spamd scores content in the preflight report
+#   spamassassin, spamd, spamc - spamd scores content in the preflight report (Debian ships
+#                     spamd as its own package since SpamAssassin 4; rules come with the
+#                     package, so scoring works offline, without sa-update)
 #   postfix         - smtp-sink / smtp-source for the throughput benchmark, and a real MTA
 #                     that returns DSNs in the feedback-loop test (the daemon is never enabled)
 #   dovecot-imapd   - a real IMAP server for the bounce-mailbox polling test
@@ -11,7 +13,7 @@
 # Installed with apt-get when missing. Without root (a developer machine) the tests that
 # need them skip and say why; in CI (CI=true) a failed install fails the build.
 set -euo pipefail
-packages=(opendkim-tools spamassassin spamc postfix dovecot-imapd chromium wrk)
+packages=(opendkim-tools spamassassin spamd spamc postfix dovecot-imapd chromium wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from sendwell.clock import FrozenClock
+from sendwell.content.spamd import SpamdClient
 from sendwell.store.engine import create_db_engine
 from sendwell.store.migrate import upgrade
 
@@ -132,3 +133,13 @@ def require_tool(reason: str) -> NoReturn:
     if REQUIRE_PG:
         pytest.fail(f"CI requires it: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def spamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpamdClient]:
+    """A real SpamAssassin spamd on a free loopback port, offline (one per test process:
+    loading the rules takes seconds). Skips without spamd — fails in CI."""
+    from tests.spamd_server import running_spamd
+
+    with running_spamd(tmp_path_factory.mktemp("spamd")) as client:
+        yield client

@@ -16,25 +16,37 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from sendwell.campaigns.builder import CampaignMessageBuilder
+from sendwell.campaigns.preflight import (
+    DnsChecker,
+    PreflightConfig,
+    PreflightReport,
+    SpamChecker,
+    run_preflight,
+)
 from sendwell.campaigns.records import CampaignStatus
-from sendwell.campaigns.sender import SenderDefaults
-from sendwell.campaigns.service import finish_if_done, start_campaign
+from sendwell.campaigns.sender import SenderDefaults, campaign_sender
+from sendwell.campaigns.service import finish_if_done, get_campaign, start_campaign
 from sendwell.campaigns.testsend import PreparedTest, prepare_test, record_test
 from sendwell.clock import Clock, SystemClock
-from sendwell.config import Settings
+from sendwell.config import Settings, parse_host_port
+from sendwell.content.spamd import SpamdClient
+from sendwell.delivery import engine_state
 from sendwell.delivery.jobs import Outcome, PreparedMessage
 from sendwell.delivery.mx import MxResolver
 from sendwell.delivery.oneoff import DirectResult, deliver_now
 from sendwell.delivery.outbox import OutboxStore
+from sendwell.delivery.planner import DeliveryPlanner
 from sendwell.delivery.retry import RetryPolicy
 from sendwell.delivery.shaping import Shaping, load_shaping
 from sendwell.delivery.throttle import LocalThrottles, Throttles
 from sendwell.delivery.throttle_redis import RedisThrottles
 from sendwell.delivery.worker import Worker, WorkerConfig
-from sendwell.errors import ConfigError
+from sendwell.domains.check import Finding, check_sending_domain
+from sendwell.domains.store import find_domain
+from sendwell.errors import ConfigError, ConflictError, PreflightBlocked
 from sendwell.feedback.apply import record_session_bounce
 from sendwell.feedback.policy import FeedbackPolicy
 from sendwell.store.engine import create_db_engine
@@ -108,16 +120,102 @@ class App:
             frequency_cap_days=s.frequency_cap_days,
         )
 
-    def start_campaign(self, conn: Connection, campaign_id: int) -> CampaignStatus:
-        """Start a draft with this installation's frequency cap, verification policy and
-        sunset window (the one place those settings reach campaign start)."""
-        return start_campaign(
-            conn, campaign_id, now=self.clock.now(), defaults=self.sender_defaults(),
-            policy=self.verify_policy(), sunset_days=self.settings.sunset_days,
-        )  # fmt: skip
+    def preflight_config(self) -> PreflightConfig:
+        s = self.settings
+        return PreflightConfig(
+            secret_key=self.secret_key(),
+            public_url=s.public_url,
+            defaults=self.sender_defaults(),
+            policy=self.verify_policy(),
+            sunset_days=s.sunset_days,
+            allow_http_one_click=s.allow_http_one_click,
+        )
+
+    def spam_checker(self) -> SpamChecker | None:
+        """spamd's check when ``spamd_address`` is set (preflight falls back without it)."""
+        s = self.settings
+        address = parse_host_port(s.spamd_address, default_port=783, name="spamd_address")
+        if address is None:
+            return None
+        return SpamdClient(address[0], address[1], timeout=s.spamd_timeout).check
+
+    def dns_checker(self) -> DnsChecker:
+        """Checks a From domain's published SPF, DKIM and DMARC (nothing for unknown ones)."""
+        s = self.settings
+
+        def check(domain: str) -> list[Finding]:
+            with self.engine.connect() as conn:
+                stored = find_domain(conn, domain)
+            if stored is None:
+                return []  # the missing key is a blocker of its own
+            return check_sending_domain(
+                stored, self.secret_key(), nameserver=s.dns_nameserver(),
+                spf_sources=s.spf_sources, bounce_domain=s.bounce_domain,
+            )  # fmt: skip
+
+        return check
+
+    def planner(self) -> DeliveryPlanner:
+        """The delivery-plan estimate: MX grouping, the shaping file, warm-up state."""
+        return DeliveryPlanner(
+            shaping=self.shaping(),
+            resolver=self.resolver(),
+            warmup=lambda: engine_state.warmup_state(self.engine),
+            clock=self.clock,
+            max_lookups=self.settings.preflight_mx_lookups,
+        )
+
+    def preflight(
+        self, campaign_id: int, *, dns: bool = True, plan: bool = True, spam: bool = True
+    ) -> PreflightReport:
+        """The preflight report, as ``sendwell campaigns check``, the API and the admin UI
+        show it. Call from a thread without an event loop (DNS runs its own)."""
+        planner = self.planner() if plan else None
+        with self.engine.connect() as conn:
+            return run_preflight(
+                conn, self.message_builder(), campaign_id, now=self.clock.now(),
+                config=self.preflight_config(),
+                spam=self.spam_checker() if spam else None,
+                dns=self.dns_checker() if dns else None,
+                planner=planner.plan if planner is not None else None,
+            )  # fmt: skip
+
+    def start_campaign(self, campaign_id: int) -> CampaignStatus:
+        """Start a draft — only when preflight finds no blocker. The one gate every
+        interface (CLI, API, admin UI, demo) goes through.
+
+        Preflight runs first, with the DNS check of the From domain (unreachable DNS is a
+        warning; records that are definitely wrong are blockers) but without the spam score
+        and delivery estimate, which never block. Then, in one transaction, the campaign
+        and its sender settings must still be what was checked, and the outbox is written
+        with this installation's frequency cap, verification policy and sunset window; people
+        without consent evidence added since the check get ``excluded`` rows.
+        """
+        with self.engine.connect() as conn:
+            state = get_campaign(conn, campaign_id).state
+        if state != "draft":
+            raise ConflictError(f"campaign {campaign_id} is {state}, not a draft")
+        report = self.preflight(campaign_id, dns=True, plan=False, spam=False)
+        if report.blockers:
+            raise PreflightBlocked(
+                campaign_id, [(i.code, i.message, i.fix) for i in report.blockers]
+            )
+        with self.engine.begin() as conn:
+            now_checked = get_campaign(conn, campaign_id)
+            sender = campaign_sender(conn, campaign_id, self.sender_defaults())
+            if now_checked != report.campaign or sender != report.sender:
+                raise ConflictError(
+                    f"campaign {campaign_id} changed while it was being checked; start it again"
+                )
+            return start_campaign(
+                conn, campaign_id, now=self.clock.now(), defaults=self.sender_defaults(),
+                policy=self.verify_policy(), sunset_days=self.settings.sunset_days,
+                require_permission=True,
+            )  # fmt: skip
 
     def message_builder(self, *, test_send: bool = False) -> CampaignMessageBuilder:
-        """The builder the workers use (``test_send``: the one for test messages)."""
+        """The builder workers send with and preflight judges with (``test_send``: the one
+        for test messages)."""
         s = self.settings
         return CampaignMessageBuilder(
             self.engine, clock=self.clock, secret_key=self.secret_key(),
@@ -215,15 +313,7 @@ class App:
             timer=timer,
             sleep=sleep,
             store=OutboxStore(self.engine),
-            builder=CampaignMessageBuilder(
-                self.engine,
-                clock=self.clock,
-                secret_key=self.secret_key(),
-                bounce_domain=self.settings.bounce_domain,
-                public_url=self.settings.public_url,
-                feedback_sender=self.settings.feedback_id_sender,
-                sender_defaults=self.sender_defaults(),
-            ),
+            builder=self.message_builder(),
             resolver=self.resolver(),
             clock=self.clock,
             after_record=after_record,

@@ -291,6 +291,20 @@ class Settings:
         "SpamAssassin `spamd` (`host:port`) that preflight asks for a content score; when it "
         "does not answer, built-in heuristics are used. Empty: never ask spamd.",
     )
+    spamd_timeout: float = setting(
+        10.0, "Seconds one spamd check may take in all before preflight falls back to heuristics."
+    )
+    allow_http_one_click: bool = setting(
+        False,
+        "Accept an `http://` public_url for the one-click List-Unsubscribe URL (a warning "
+        "instead of a blocker). For local tests against the sandbox only: RFC 8058 one-click "
+        "needs https, and Gmail and Yahoo ignore anything else.",
+    )
+    preflight_mx_lookups: int = setting(
+        200,
+        "Recipient domains (the biggest first) whose MX preflight resolves to group them into "
+        "destination sites for the delivery estimate; smaller ones count as sites of their own.",
+    )
 
     # -- web (admin UI, REST API, public pages) ----------------------------------------------
     web_session_hours: float = setting(

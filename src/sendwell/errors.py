@@ -13,6 +13,8 @@ exits non-zero; the web layer maps classes to HTTP status codes in one place.
     ├── InvalidInput             user data that cannot be accepted (bad address, bad CSV row)
     │   └── TemplateError        template syntax error or undefined name, with line number
     ├── ConflictError            an operation not allowed in the object's current state
+    │   └── PreflightBlocked     a campaign start refused: each blocker with its fix
+    ├── ServiceUnavailable       an outside helper (spamd) did not answer, or not sensibly
     ├── SandboxError             the simulated internet could not start (port in use, bad profile)
     └── DeliveryError            one SMTP transaction did not succeed
         ├── TemporaryFailure     4xx reply, connection refused/dropped, timeout: retry later
@@ -48,6 +50,25 @@ class TemplateError(InvalidInput):
 
 class ConflictError(SendwellError):
     """The operation is not allowed in the object's current state."""
+
+
+class PreflightBlocked(ConflictError):
+    """A campaign did not start because preflight found blockers.
+
+    ``blockers`` holds ``(code, problem, fix)`` for each; the message lists them all, so
+    the CLI's one-line error and the API's error body both say what to do.
+    """
+
+    def __init__(self, campaign_id: int, blockers: list[tuple[str, str, str]]) -> None:
+        lines = [f"campaign {campaign_id} cannot start: {len(blockers)} blocker(s)"]
+        lines += [f"  - {code}: {problem} (fix: {fix})" for code, problem, fix in blockers]
+        super().__init__("\n".join(lines))
+        self.campaign_id = campaign_id
+        self.blockers = blockers
+
+
+class ServiceUnavailable(SendwellError):
+    """An outside helper service (spamd) could not be asked or gave no usable answer."""
 
 
 class SandboxError(SendwellError):

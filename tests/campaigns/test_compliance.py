@@ -13,6 +13,7 @@ from sendwell.audience.subscribers import add_subscribers
 from sendwell.campaigns.compliance import (
     check_authentication,
     check_message,
+    check_signature,
     check_subject,
     frequency_capped,
 )
@@ -66,17 +67,71 @@ def test_missing_unsubscribe_link_blocks() -> None:
 
 def test_missing_one_click_header_blocks() -> None:
     assert _codes(_msg(headers=HEADERS[:1])) == {"no-one-click-unsubscribe"}
+    mailto_only = [("List-Unsubscribe", "<mailto:u@example.com>"), HEADERS[1]]
+    assert _codes(_msg(headers=mailto_only)) == {"no-one-click-unsubscribe"}
+
+
+def test_http_one_click_blocks_unless_allowed_for_local_tests() -> None:
     http = [("List-Unsubscribe", "<http://x/u/1>"), HEADERS[1]]
-    assert _codes(_msg(headers=http)) == {"no-one-click-unsubscribe"}
+    assert _codes(_msg(headers=http)) == {"one-click-not-https"}
+    allowed = check_message(
+        _msg(headers=http), unsubscribe_url=URL, organization="Example Inc.", from_name="",
+        postal_address="1 Main St", allow_http_one_click=True,
+    )  # fmt: skip
+    assert [(i.level, i.code) for i in allowed] == [("warning", "one-click-not-https")]
 
 
-@pytest.mark.parametrize("subject", ["Re: your order", "FWD: news", " fw: hi", "AW: Angebot"])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Re: your order",
+        "FWD: news",
+        " fw: hi",
+        "AW: Angebot",
+        "RE : spaced",
+        "Fw[2]: again",
+        "[News] Re: tagged",
+        "\U0001f525 Fwd: emoji first",
+        "Re\uff1a full-width colon",
+        "\uff32\uff45: full-width letters",
+        "R\u0435: Cyrillic e",
+        "TR: Offre",
+        "Res: oferta",
+        "SV: Tilbud",
+        "Odp: oferta",
+        "\u56de\u590d\uff1a\u4f60\u597d",
+    ],
+)
 def test_deceptive_subjects_block(subject: str) -> None:
-    assert [i.code for i in check_subject(subject) if i.level == "blocker"] == ["deceptive-subject"]
+    codes = [i.code for i in check_subject(subject) if i.level == "blocker"]
+    assert codes == ["deceptive-subject"], subject
 
 
-def test_honest_subject_passes() -> None:
-    assert check_subject("Our November news: what's new") == []
+@pytest.mark.parametrize(
+    "subject",
+    ["Our November news: what's new", "Reply to win", "Regarding: nothing", "News: re: this",
+     "Fwding tips", "Ready? Go", "\u0420\u0415: reads PE, not RE"],
+)  # fmt: skip
+def test_honest_subjects_pass(subject: str) -> None:
+    assert check_subject(subject) == []
+
+
+def _signed(headers: str) -> bytes:
+    return _msg().replace(b"From:", headers.encode() + b"\r\nFrom:", 1)
+
+
+def test_the_signature_must_align_with_from_and_cover_the_one_click_headers() -> None:
+    h = "from:to:subject:list-unsubscribe:list-unsubscribe-post"
+    assert check_signature(_signed(f"DKIM-Signature: v=1; d=example.com; s=s1; h={h}; b=x")) == []
+    # A subdomain's key aligns in relaxed mode (same organizational domain).
+    assert check_signature(_signed(f"DKIM-Signature: v=1; d=mail.example.com; h={h}; b=x")) == []
+    codes = [i.code for i in check_signature(_msg())]
+    assert codes == ["not-dkim-signed"]
+    other = check_signature(_signed(f"DKIM-Signature: v=1; d=esp.example.net; h={h}; b=x"))
+    assert [i.code for i in other] == ["dkim-not-aligned"]
+    assert "esp.example.net" in other[0].message
+    partial = check_signature(_signed("DKIM-Signature: v=1; d=example.com; h=from:to; b=x"))
+    assert [i.code for i in partial] == ["dkim-misses-one-click"]
 
 
 def test_unauthenticated_from_domain_blocks() -> None:

@@ -28,7 +28,7 @@ from sendwell.audience.addresses import normalize
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.subscribers import add_subscribers
-from sendwell.campaigns.service import create_campaign
+from sendwell.campaigns.service import create_campaign, start_campaign
 from sendwell.compose.verp import parse_verp
 from sendwell.config import Settings
 from sendwell.feedback.inbound import InboundHandler
@@ -100,7 +100,9 @@ def _start_campaign(app: App, list_id: int, name: str) -> int:
             list_ids=[list_id],
             now=now,
         )
-        app.start_campaign(conn, campaign.id)
+        # The engine's own start, without the preflight gate: this test is about what
+        # comes back from a real MTA, not about compliance (tests/test_app.py covers it).
+        start_campaign(conn, campaign.id, now=now)
     return campaign.id
 
 

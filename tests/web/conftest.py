@@ -14,16 +14,18 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from sendwell.app import App
+from sendwell.audience.consent import Evidence
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.subscribers import add_subscribers
 from sendwell.campaigns.service import create_campaign
 from sendwell.clock import FrozenClock
 from sendwell.config import Secret, Settings
-from sendwell.domains.store import add_domain
+from sendwell.domains.store import add_domain, find_domain
 from sendwell.web.app import create_app
 from sendwell.web.tokens import create_token
 from sendwell.web.users import create_user
+from tests.dns_thread import DnsThread, dns_thread
 
 PASSWORD = "correct horse battery"
 ADMIN = "admin@example.com"
@@ -48,9 +50,25 @@ def make_settings(tmp_path: Path, **changes: object) -> Settings:
     return Settings().replace(**{**values, **changes})
 
 
+# The DNS server that publishes each test app's sending domain (see ``seed``).
+_DNS: dict[int, DnsThread] = {}
+CONSENT = Evidence(source="admin", method="manual", lawful_basis="consent")
+
+
 @pytest.fixture
-def app(engine: Engine, clock: FrozenClock, tmp_path: Path) -> App:
-    return App(settings=make_settings(tmp_path), engine=engine, clock=clock)
+def dns() -> Iterator[DnsThread]:
+    with dns_thread() as server:
+        yield server
+
+
+@pytest.fixture
+def app(engine: Engine, clock: FrozenClock, tmp_path: Path, dns: DnsThread) -> Iterator[App]:
+    """An App whose DNS is a loopback server that ``seed`` publishes the domain in."""
+    a = App(settings=make_settings(tmp_path, dns_resolver=dns.setting), engine=engine,
+            clock=clock)  # fmt: skip
+    _DNS[id(a)] = dns
+    yield a
+    _DNS.pop(id(a), None)
 
 
 @pytest.fixture
@@ -93,8 +111,9 @@ def csrf_from(html: str) -> str:
 
 
 def seed(app: App, *, people: int = 3, list_name: str = "News") -> tuple[int, int]:
-    """A list with ``people`` confirmed subscribers, a signed sending domain and a draft
-    campaign to it; returns (list id, campaign id)."""
+    """A list with ``people`` confirmed, consenting subscribers, a signed sending domain
+    (published in the app's test DNS when it has one) and a draft campaign to it; returns
+    (list id, campaign id)."""
     now = app.clock.now()
     with app.engine.begin() as conn:
         ml = create_list(conn, list_name, now=now)
@@ -103,8 +122,9 @@ def seed(app: App, *, people: int = 3, list_name: str = "News") -> tuple[int, in
             [NewSubscriber(f"p{i}@example.org", f"P{i}") for i in range(people)],
             mailing_list=ml,
             now=now,
+            evidence=CONSENT,
         )
-        add_domain(
+        domain = find_domain(conn, "example.com") or add_domain(
             conn, "example.com", selector="s1", ed25519=False, secret_key=app.secret_key(),
             now=now,
         )  # fmt: skip
@@ -113,4 +133,7 @@ def seed(app: App, *, people: int = 3, list_name: str = "News") -> tuple[int, in
             from_name="Example News", html_template=HTML, text_template=None,
             list_ids=[ml.id], now=now,
         )  # fmt: skip
+    dns = _DNS.get(id(app))
+    if dns is not None:
+        dns.publish_domain(domain, app.secret_key())
     return ml.id, c.id

@@ -127,6 +127,25 @@ def test_campaign_buttons_start_pause_resume_cancel(client: TestClient, app: App
     assert bogus.status_code == 422
 
 
+def test_a_blocked_start_shows_each_blocker_and_its_fix(client: TestClient, app: App) -> None:
+    list_id, _ = seed(app)
+    with app.engine.begin() as conn:
+        c = create_campaign(
+            conn, name="", subject="Fwd: our news", from_email="news@example.com",
+            from_name="News", html_template=HTML, text_template=None, list_ids=[list_id],
+            now=app.clock.now(),
+        )  # fmt: skip
+    csrf = sign_in(client, app)
+    page = client.get(f"/admin/campaigns/{c.id}/preflight").text
+    assert "deceptive-subject" in page and "Start sending" not in page
+    assert "Delivery plan" in page
+    r = client.post(f"/admin/campaigns/{c.id}/start", data={"csrf_token": csrf},
+                    headers={"Accept": "text/html"})  # fmt: skip
+    assert r.status_code == 409
+    assert "preflight blocked" in r.text
+    assert "deceptive-subject" in r.text and "remove the Re:/Fwd: prefix" in r.text
+
+
 def test_static_assets_are_served_locally(client: TestClient, app: App) -> None:
     _, cid = seed(app)
     sign_in(client, app)

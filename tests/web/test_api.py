@@ -169,7 +169,9 @@ def test_campaign_input_errors(client: TestClient, app: App) -> None:
     assert r.status_code == 422
 
 
-def test_preflight_reports_blockers(client: TestClient, app: App) -> None:
+def test_preflight_reports_blockers_and_start_refuses_with_each_fix(
+    client: TestClient, app: App
+) -> None:
     list_id, _ = seed(app)
     auth = token_for(app, "campaigns:write")
     r = client.post(
@@ -178,12 +180,28 @@ def test_preflight_reports_blockers(client: TestClient, app: App) -> None:
               "html_template": "<p>no footer</p>"},
         headers=auth,
     )  # fmt: skip
-    report = client.get(f"/api/v1/campaigns/{r.json()['id']}/preflight", headers=auth).json()
+    cid = r.json()["id"]
+    report = client.get(f"/api/v1/campaigns/{cid}/preflight", headers=auth).json()
     assert report["ok"] is False
     codes = {b["code"] for b in report["blockers"]}
-    assert codes  # an unsigned From domain and a missing unsubscribe link are blockers
-    start = client.post(f"/api/v1/campaigns/{r.json()['id']}/start", headers=auth)
-    assert start.status_code in (200, 409)
+    assert {"from-domain-not-authenticated", "no-unsubscribe-link"} <= codes
+    start = client.post(f"/api/v1/campaigns/{cid}/start", headers=auth)
+    assert start.status_code == 409
+    error = start.json()["error"]
+    assert error["code"] == "preflight_blocked"
+    assert {b["code"] for b in error["blockers"]} == codes
+    assert all(b["fix"] and b["message"] for b in error["blockers"])
+    assert client.get(f"/api/v1/campaigns/{cid}", headers=auth).json()["state"] == "draft"
+
+
+def test_preflight_carries_the_delivery_plan(client: TestClient, app: App) -> None:
+    _, cid = seed(app, people=3)
+    auth = token_for(app, "campaigns:read")
+    report = client.get(f"/api/v1/campaigns/{cid}/preflight", headers=auth).json()
+    plan = report["delivery_plan"]
+    # example.org is not served by the test DNS: its own site, with the default 100/h.
+    assert plan["recipients"] == 3 and plan["duration_seconds"] == 108.0
+    assert plan["sites"][0]["max_message_rate_per_hour"] == 100
 
 
 def test_openapi_schema_is_served_and_documents_the_api(client: TestClient) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sendwell.audience.addresses import normalize
+from sendwell.audience.consent import Evidence, entry_row, record_many
 from sendwell.audience.records import MailingList, NewSubscriber, Subscriber
 from sendwell.errors import NotFound
 from sendwell.store.schema import subscribers, subscriptions
@@ -38,8 +39,13 @@ def add_subscribers(
     *,
     mailing_list: MailingList,
     now: datetime,
+    evidence: Evidence | None = None,
 ) -> AddResult:
     """Upsert people and subscribe them to ``mailing_list``.
+
+    With ``evidence``, each person's consent is logged too (one ``subscribe`` entry for
+    the list); without it the caller records consent itself (the CLI, API and importer do),
+    or the people stay without a record and preflight refuses to mail them.
 
     Addresses must be valid (raises :class:`InvalidInput` otherwise, before writing
     anything of this batch). On a single opt-in list the subscription is confirmed at
@@ -117,6 +123,19 @@ def add_subscribers(
     # Re-adding someone who is already on the list leaves their subscription as it is:
     # in particular an unsubscribed person is not silently re-subscribed.
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["subscriber_id", "list_id"]))
+    if evidence is not None:
+        hashes = {r["email"]: r["email_hash"] for r in rows}
+        owners = conn.execute(
+            select(subscribers.c.id, subscribers.c.email).where(subscribers.c.id.in_(ids))
+        ).all()
+        record_many(
+            conn,
+            [
+                entry_row(at=now, email_hash=hashes[o.email], action="subscribe",
+                          evidence=evidence, subscriber_id=o.id, list_id=mailing_list.id)
+                for o in owners
+            ],
+        )  # fmt: skip
     return AddResult(added=len(new_rows), updated=len(rows) - len(new_rows))
 
 

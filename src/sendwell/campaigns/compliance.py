@@ -11,13 +11,19 @@ Rules:
   in the message body (CAN-SPAM §7704(a)(5), CASL s.6(2));
 * a visible unsubscribe link: the recipient's ``unsubscribe_url`` is an ``href`` in the
   HTML and appears in the text part;
-* one-click ``List-Unsubscribe`` (HTTPS) with ``List-Unsubscribe-Post`` (RFC 8058);
-* the From domain is a sending domain with a DKIM key (so d= aligns with From for DMARC);
-* no deceptive subject: ``Re:``/``Fwd:`` and their translations pretend a conversation.
+* one-click ``List-Unsubscribe`` (HTTPS) with ``List-Unsubscribe-Post`` (RFC 8058); an
+  ``http://`` URL is a blocker unless the installation allows it for local testing
+  (``allow_http_one_click``), when it is a warning;
+* the From domain is a sending domain with a DKIM key, and the rendered message carries a
+  DKIM signature whose ``d=`` aligns with the From domain (DMARC) and covers ``From``,
+  ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058 §4);
+* no deceptive subject: ``Re:``/``Fwd:`` and their translations pretend a conversation —
+  also behind leading ``[tags]``, with full-width colons or look-alike letters.
 
 Limits: "appears in the body" is a text search, not a judgement of visibility (white text
-on white passes); consent is enforced by the outbox query (confirmed subscriptions only)
-and reported by preflight's audience counts rather than re-checked here.
+on white passes); look-alike letters are a short list of Cyrillic and Greek ones, not all
+of Unicode's confusables; alignment uses the last two labels as the organizational domain
+(no public-suffix list). Consent is checked by ``campaigns.permission``.
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from html import unescape
 from typing import Literal
 
@@ -47,14 +55,33 @@ class Issue:
     fix: str
 
 
+# Reply and forward prefixes in the languages mail clients write them in (English, German,
+# Nordic, Dutch, French, Spanish/Portuguese, Italian, Polish, Turkish, Chinese, Finnish).
 _DECEPTIVE = re.compile(
-    r"^\s*(re|fw|fwd|aw|wg|sv|vs|tr|rv|antw|odp|ynt)\s*(\[\d+\])?\s*:", re.IGNORECASE
+    r"^(?:\s*\[[^\]]*\]|\s*\([^)]*\)|[\s\W_])*"  # leading [tags], (tags), emoji, marks
+    r"(re|fw|fwd|aw|wg|sv|vs|vb|tr|rv|res|enc|antw|doorst|odp|pd|ynt|ilt|vl|vs|回复|回覆|答复|转发|轉寄)"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*:",
+    re.IGNORECASE,
 )
+# Cyrillic and Greek letters that look like Latin ones ("Re:" written with a Cyrillic e),
+# mapped to the Latin letters they imitate.
+_LOOKALIKES = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0455\u0456\u0458\u0501\u051d"
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0391"
+    "\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a7\u03a5",
+    "aeopcyxsijdwABEKMHOPCTXABEZHIKMNOPTXY",
+)
+
+
+def _skeleton(subject: str) -> str:
+    """The subject as a reader sees it: full-width and compatibility forms folded (NFKC),
+    look-alike letters mapped to Latin."""
+    return unicodedata.normalize("NFKC", subject).translate(_LOOKALIKES)
 
 
 def check_subject(subject: str) -> list[Issue]:
     issues = []
-    if _DECEPTIVE.match(subject):
+    if _DECEPTIVE.match(_skeleton(subject)):
         issues.append(
             Issue(
                 "blocker",
@@ -91,6 +118,7 @@ def check_message(
     organization: str,
     from_name: str,
     postal_address: str,
+    allow_http_one_click: bool = False,
 ) -> list[Issue]:
     """Judge one rendered message (the exact bytes that would be sent)."""
     msg = email.message_from_bytes(data, policy=email.policy.default)
@@ -149,9 +177,19 @@ def check_message(
             )
         )
     list_unsubscribe = str(msg.get("List-Unsubscribe", ""))
-    if "<https://" not in list_unsubscribe or msg.get("List-Unsubscribe-Post") != (
-        "List-Unsubscribe=One-Click"
-    ):
+    one_click = msg.get("List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
+    if one_click and "<https://" not in list_unsubscribe and "<http://" in list_unsubscribe:
+        issues.append(
+            Issue(
+                "warning" if allow_http_one_click else "blocker",
+                "one-click-not-https",
+                "the one-click unsubscribe URL is http://; Gmail and Yahoo honour only https "
+                "(RFC 8058)",
+                "set public_url to an https:// address that reaches sendwell"
+                + ("" if allow_http_one_click else " (allow_http_one_click is for local tests)"),
+            )
+        )
+    elif "<https://" not in list_unsubscribe or not one_click:
         issues.append(
             Issue(
                 "blocker",
@@ -161,6 +199,63 @@ def check_message(
             )
         )
     return issues
+
+
+def _org(domain: str) -> str:
+    return ".".join(domain.lower().rstrip(".").split(".")[-2:])
+
+
+def _tags(value: str) -> dict[str, str]:
+    tags = {}
+    for part in value.split(";"):
+        key, sep, val = part.partition("=")
+        if sep:
+            tags[key.strip().lower()] = "".join(val.split())
+    return tags
+
+
+def check_signature(data: bytes) -> list[Issue]:
+    """The message is DKIM-signed by a domain aligned with From, over the one-click headers.
+
+    Judges the rendered bytes, so it catches what configuration alone cannot: a key that
+    did not decrypt, a signer for another domain, headers left out of ``h=``.
+    """
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    from_domain = (parseaddr(str(msg.get("From", "")))[1].rpartition("@")[2]).lower()
+    signatures = [_tags(str(v)) for v in msg.get_all("DKIM-Signature", [])]
+    if not signatures:
+        return [
+            Issue(
+                "blocker",
+                "not-dkim-signed",
+                "the message carries no DKIM signature",
+                f"run `sendwell domains add {from_domain}` (and check the secret key has not "
+                "changed since the key was stored)",
+            )
+        ]
+    aligned = [s for s in signatures if _org(s.get("d", "")) == _org(from_domain)]
+    if not aligned:
+        domains = ", ".join(sorted({s.get("d", "?") for s in signatures}))
+        return [
+            Issue(
+                "blocker",
+                "dkim-not-aligned",
+                f"DKIM d={domains} does not align with the From domain {from_domain} (DMARC)",
+                f"sign with a key of {from_domain}: `sendwell domains add {from_domain}`",
+            )
+        ]
+    needed = {"from", "list-unsubscribe", "list-unsubscribe-post"}
+    if not any(needed <= {h.strip().lower() for h in s.get("h", "").split(":")} for s in aligned):
+        return [
+            Issue(
+                "blocker",
+                "dkim-misses-one-click",
+                "the DKIM signature does not cover From, List-Unsubscribe and "
+                "List-Unsubscribe-Post, which RFC 8058 requires for one-click",
+                "sign those headers (sendwell's signer does; check custom headers)",
+            )
+        ]
+    return []
 
 
 def check_authentication(from_domain: str, has_key: bool) -> list[Issue]:

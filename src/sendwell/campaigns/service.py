@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Connection,
+    Select,
     and_,
     case,
     delete,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -48,6 +50,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sendwell.audience.addresses import normalize
 from sendwell.audience.segments import compile_segment, engaged_since, find_segment
 from sendwell.campaigns.compliance import frequency_capped
+from sendwell.campaigns.permission import permitted
 from sendwell.campaigns.records import OUTBOX_STATUSES, Campaign, CampaignState, CampaignStatus
 from sendwell.campaigns.sender import SenderDefaults, campaign_sender
 from sendwell.content.templates import compile_template
@@ -246,8 +249,14 @@ def start_campaign(
     defaults: SenderDefaults | None = None,
     policy: Policy | None = None,
     sunset_days: int = 180,
+    require_permission: bool = False,
 ) -> CampaignStatus:
-    """Materialize the outbox and set the campaign running.
+    """Materialize the outbox and set the campaign running — unchecked.
+
+    This is the mechanism; people and programs start campaigns through
+    :meth:`sendwell.app.App.start_campaign`, which runs preflight first and refuses a
+    campaign with blockers (and passes ``require_permission``, so nobody without consent
+    evidence gets a ``queued`` row).
 
     ``defaults`` supply the frequency cap for campaigns without their own settings (the
     field's rule of thumb, 2 campaigns per 30 days, when not given). ``policy`` says which
@@ -269,13 +278,14 @@ def start_campaign(
         cap_days=cap.frequency_cap_days,
         policy=policy or Policy(),
         sunset_days=sunset_days,
+        require_permission=require_permission,
     )
     _set_state(conn, campaign_id, ("draft",), "running", started_at=now)
     finish_if_done(conn, campaign_id, now=now)
     return campaign_status(conn, campaign_id)
 
 
-def materialize_outbox(
+def recipient_statuses(
     conn: Connection,
     campaign: Campaign,
     *,
@@ -284,17 +294,13 @@ def materialize_outbox(
     cap_days: int = 30,
     policy: Policy | None = None,
     sunset_days: int = 180,
-) -> int:
-    """Insert one outbox row per distinct eligible recipient; returns rows inserted.
+    require_permission: bool = False,
+) -> Select[tuple[int, str, str, str]]:
+    """Each person in the campaign's audience with the outbox status they would get.
 
-    Suppressed recipients get a ``suppressed`` row; addresses whose verification the
-    ``policy`` excludes (invalid, disposable ...) an ``excluded`` row; those who already
-    received ``cap_count`` campaigns in the last ``cap_days`` days a ``skipped`` row (the
-    frequency cap; 0 turns it off) or, unless the campaign re-engages, who were
-    subscribed before and have not opened or clicked within the last ``sunset_days``
-    (the sunset rule; 0 turns it off). None of these is ever sent. People outside the
-    campaign's segment, or inside an excluded segment, get no row at all: they are not
-    in its audience.
+    Columns: ``subscriber_id``, ``email``, ``domain``, ``status``. This one query is what
+    :func:`materialize_outbox` inserts and what preflight counts, so the report and the
+    outbox can never disagree about who is mailed.
     """
     audience = campaign_audience_of(conn, campaign.id)
     in_audience = []
@@ -349,11 +355,17 @@ def materialize_outbox(
     capped = frequency_capped(
         campaign.id, campaign.list_ids, now=now, count=cap_count, days=cap_days
     )
+    # Without consent evidence for any list that reaches them: never mailed (the start
+    # gate refuses such a campaign; this catches anyone added after the check).
+    unpermitted = not_(permitted(campaign.list_ids, now)) if require_permission else false()
     status = case(
         (or_(globally_suppressed, not_(reachable)), "suppressed"),
         (
-            excluded_condition(
-                policy or Policy(frozenset(), frozenset()), subscribers.c.email_hash
+            or_(
+                excluded_condition(
+                    policy or Policy(frozenset(), frozenset()), subscribers.c.email_hash
+                ),
+                unpermitted,
             ),
             "excluded",
         ),
@@ -361,16 +373,51 @@ def materialize_outbox(
         (subscribers.c.id.in_(capped), "skipped"),
         else_="queued",
     )
-    source = select(
-        literal(campaign.id),
-        subscribers.c.id,
+    return select(
+        subscribers.c.id.label("subscriber_id"),
         subscribers.c.email,
         subscribers.c.domain,
-        status,
+        status.label("status"),
+    ).where(and_(subscribers.c.status == "active", subscribed, *in_audience))
+
+
+def materialize_outbox(
+    conn: Connection,
+    campaign: Campaign,
+    *,
+    now: datetime,
+    cap_count: int = 0,
+    cap_days: int = 30,
+    policy: Policy | None = None,
+    sunset_days: int = 180,
+    require_permission: bool = False,
+) -> int:
+    """Insert one outbox row per distinct eligible recipient; returns rows inserted.
+
+    Suppressed recipients get a ``suppressed`` row; addresses whose verification the
+    ``policy`` excludes (invalid, disposable ...) an ``excluded`` row, as do people
+    without consent evidence when ``require_permission``; those who already received
+    ``cap_count`` campaigns in the last ``cap_days`` days a ``skipped`` row (the
+    frequency cap; 0 turns it off) or, unless the campaign re-engages, who were
+    subscribed before and have not opened or clicked within the last ``sunset_days``
+    (the sunset rule; 0 turns it off). None of these is ever sent. People outside the
+    campaign's segment, or inside an excluded segment, get no row at all: they are not
+    in its audience.
+    """
+    people = recipient_statuses(
+        conn, campaign, now=now, cap_count=cap_count, cap_days=cap_days, policy=policy,
+        sunset_days=sunset_days, require_permission=require_permission,
+    ).subquery()  # fmt: skip
+    source = select(
+        literal(campaign.id),
+        people.c.subscriber_id,
+        people.c.email,
+        people.c.domain,
+        people.c.status,
         literal(0),
         literal(now, outbox.c.next_attempt_at.type),
         literal(now, outbox.c.updated_at.type),
-    ).where(and_(subscribers.c.status == "active", subscribed, *in_audience))
+    ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
     insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert_fn(outbox)

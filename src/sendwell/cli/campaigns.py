@@ -95,9 +95,12 @@ def print_status(status: CampaignStatus, as_json: bool) -> None:
 
 @campaigns_app.command("start")
 def start(campaign_id: int) -> None:
-    """Queue one message per eligible recipient and start sending (workers deliver)."""
-    with context.opened() as a, a.engine.begin() as conn:
-        status = a.start_campaign(conn, campaign_id)
+    """Queue one message per eligible recipient and start sending (workers deliver).
+
+    Refused, with each blocker and its fix, when preflight (`campaigns check`) finds any.
+    """
+    with context.opened() as a:
+        status = a.start_campaign(campaign_id)
     out.print(
         f"campaign {campaign_id} started: {status.counts['queued']} queued, "
         f"{status.counts['suppressed']} suppressed"

@@ -30,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sendwell.app import App, open_app
+from sendwell.audience.consent import Evidence
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.subscribers import add_subscribers
@@ -43,8 +44,10 @@ from sendwell.campaigns.service import (
 from sendwell.cli import context
 from sendwell.cli.context import err, out
 from sendwell.delivery.worker import Worker
+from sendwell.domains.records import parse_sources, required_records
+from sendwell.domains.store import SendingDomain, add_domain
 from sendwell.errors import ConfigError
-from sendwell.sandbox import Sandbox, SandboxConfig, SandboxThread
+from sendwell.sandbox import DnsRecord, Sandbox, SandboxConfig, SandboxThread
 from sendwell.web.demo import DemoWeb, start_demo_web
 
 FIRST_NAMES = [
@@ -87,7 +90,17 @@ HTML = """<html><body style="font-family: sans-serif">
 <p>Every message you see in the sandbox record went over real SMTP, paced per provider,
 with bounces and retries recorded per recipient.</p>
 <p><a href="https://sendwell.example/docs">Read the docs</a></p>
+<p style="color:#666;font-size:12px">You receive this because you asked for the demo
+newsletter. {{ sender.organization }}, {{ sender.postal_address }}.
+<a href="{{ unsubscribe_url }}">Unsubscribe</a></p>
 </body></html>"""
+DEMO_DOMAIN = "sendwell-demo.sandbox"
+DEMO_ORGANIZATION = "sendwell demo"
+DEMO_ADDRESS = "1 Loopback Lane, 127 Localhost"
+DEMO_CONSENT = Evidence(
+    source="cli", source_ref="sendwell demo", method="manual", lawful_basis="consent",
+    wording="Yes, send me the sendwell demo newsletter",
+)  # fmt: skip
 
 
 def _local_part(i: int, rng: random.Random) -> str:
@@ -101,8 +114,9 @@ def _local_part(i: int, rng: random.Random) -> str:
     return f"reader{i}"
 
 
-def seed(app: App, recipients: int, rng: random.Random) -> int:
-    """Create the demo list, subscribers and campaign; return the campaign id."""
+def seed(app: App, recipients: int, rng: random.Random) -> tuple[int, SendingDomain]:
+    """Create the demo list, subscribers (with their consent), the signed sending domain and
+    the campaign; return the campaign id."""
     domains = list(DOMAIN_WEIGHTS)
     weights = list(DOMAIN_WEIGHTS.values())
     now = app.clock.now()
@@ -123,27 +137,42 @@ def seed(app: App, recipients: int, rng: random.Random) -> int:
                 )
             )
             if len(batch) == 2000:
-                add_subscribers(conn, batch, mailing_list=ml, now=now)
+                add_subscribers(conn, batch, mailing_list=ml, now=now, evidence=DEMO_CONSENT)
                 batch = []
-        add_subscribers(conn, batch, mailing_list=ml, now=now)
+        add_subscribers(conn, batch, mailing_list=ml, now=now, evidence=DEMO_CONSENT)
         # One person who unsubscribed earlier: suppressed, never mailed.
         add_subscribers(
-            conn, [NewSubscriber("former@gmail.sandbox", "Former")], mailing_list=ml, now=now
-        )
+            conn, [NewSubscriber("former@gmail.sandbox", "Former")], mailing_list=ml, now=now,
+            evidence=DEMO_CONSENT,
+        )  # fmt: skip
         suppress(conn, "former@gmail.sandbox", reason="unsubscribe", now=now)
         campaign = create_campaign(
             conn,
             name="Demo newsletter #1",
             subject='Hello {{ subscriber.first_name | default("there") }}, your demo newsletter',
-            from_email="news@sendwell-demo.sandbox",
+            from_email=f"news@{DEMO_DOMAIN}",
             from_name="sendwell demo",
             html_template=HTML,
             text_template=None,
             list_ids=[ml.id],
             now=now,
         )
-        app.start_campaign(conn, campaign.id)
-    return campaign.id
+        sending = add_domain(conn, DEMO_DOMAIN, selector="demo", ed25519=False,
+                             secret_key=app.secret_key(), now=now)  # fmt: skip
+    return campaign.id, sending
+
+
+def publish_domain(app: App, sandbox: SandboxThread, domain: SendingDomain) -> None:
+    """Publish the demo domain's DKIM, SPF and DMARC records in the sandbox DNS, as an
+    operator publishes what `sendwell domains add` prints."""
+    s = app.settings
+    specs = required_records(
+        domain=domain.domain, selector=domain.selector,
+        private_pem=domain.private_pem(app.secret_key()), ed25519_selector=None,
+        ed25519_pem=None, spf_sources=parse_sources(s.spf_sources),
+        bounce_domain=s.bounce_domain, mail_host=app.helo_name(),
+    )  # fmt: skip
+    sandbox.add_dns(DnsRecord(r.name, r.rtype, r.value) for r in specs)
 
 
 class WorkerThread:
@@ -241,12 +270,19 @@ def demo(
         retry_base_seconds=3,
         retry_max_age_seconds=12,
         poll_seconds=0.5,
+        sender_organization=DEMO_ORGANIZATION,
+        sender_postal_address=DEMO_ADDRESS,
+        # The demo's unsubscribe links point at its own web UI over plain http on
+        # loopback; one-click over https is a warning here, not a blocker.
+        allow_http_one_click=True,
     )
     app = open_app(settings, create=True)
     worker_thread: WorkerThread | None = None
     web: DemoWeb | None = None
     try:
-        campaign_id = seed(app, recipients, random.Random(seed_value))
+        campaign_id, domain = seed(app, recipients, random.Random(seed_value))
+        publish_domain(app, sandbox, domain)
+        app.start_campaign(campaign_id)  # the same preflight gate as everywhere
         providers = world.domains()
 
         def finished() -> bool:

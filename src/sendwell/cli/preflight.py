@@ -5,57 +5,54 @@ Added to the existing ``campaigns`` group; ``cli/main.py`` calls :func:`register
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import typer
 from rich.table import Table
 
-from sendwell.app import App
-from sendwell.campaigns.builder import CampaignMessageBuilder
-from sendwell.campaigns.preflight import PreflightReport, run_preflight
-from sendwell.campaigns.sender import SenderDefaults, set_campaign_settings
+from sendwell.campaigns.preflight import PreflightReport
+from sendwell.campaigns.sender import set_campaign_settings
 from sendwell.campaigns.service import get_campaign
 from sendwell.cli import context
 from sendwell.cli.campaigns import campaigns_app
 from sendwell.cli.context import out
-from sendwell.compose.dkim import public_key_b64
-from sendwell.config import parse_host_port
-from sendwell.content.spam import spamd_score
-from sendwell.domains.check import DnsLookup, Finding, check_domain
-from sendwell.domains.store import find_domain
+from sendwell.delivery.estimate import DeliveryPlan
 from sendwell.errors import ConflictError
 
 
-def _defaults(a: App) -> SenderDefaults:
-    s = a.settings
-    return SenderDefaults(
-        organization=s.sender_organization,
-        postal_address=s.sender_postal_address,
-        frequency_cap_count=s.frequency_cap_count,
-        frequency_cap_days=s.frequency_cap_days,
-    )
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "over a year"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    return f"{hours / 24:.1f} days"
 
 
-def _dns_findings(a: App, domain: str) -> list[Finding]:
-    with a.engine.connect() as conn:
-        d = find_domain(conn, domain)
-    if d is None:
-        return []  # the missing key is already a blocker of its own
-    key = a.secret_key()
-    selectors = [(d.selector, public_key_b64(d.private_pem(key)))]
-    ed_pem = d.ed25519_pem(key)
-    if d.ed25519_selector and ed_pem:
-        selectors.append((d.ed25519_selector, public_key_b64(ed_pem)))
-    return asyncio.run(
-        check_domain(
-            DnsLookup(a.settings.dns_nameserver()),
-            domain=d.domain,
-            selectors=selectors,
-            spf_sources=a.settings.spf_sources,
-            bounce_domain=a.settings.bounce_domain,
-        )
+def _print_plan(plan: DeliveryPlan) -> None:
+    table = Table(
+        "site", "provider", "source", "recipients", "rate/h", "conns", "source rate/h",
+        "warm-up day", "takes", title="delivery plan (best case: no push-back, no retries)",
+    )  # fmt: skip
+    for r in plan.rows:
+        site = r.site if len(r.domains) <= 1 else f"{r.site} ({', '.join(r.domains[:3])})"
+        table.add_row(
+            site, r.provider, r.source, f"{r.recipients:g}", f"{r.max_message_rate_per_hour:g}",
+            str(r.connection_limit),
+            f"{r.source_rate_per_hour:g}" if r.source_rate_per_hour is not None else "-",
+            str(r.warmup_day) if r.warmup_day is not None else "-", _duration(r.duration_seconds),
+        )  # fmt: skip
+    out.print(table)
+    finish = plan.finishes_at.isoformat(" ", "minutes") if plan.finishes_at else "-"
+    out.print(
+        f"all {plan.recipients} recipients in {_duration(plan.duration_seconds)} "
+        f"(done {finish} if started now)"
     )
+    for note in plan.notes:
+        out.print(f"  note: {note}", markup=False)
 
 
 def _print(report: PreflightReport) -> None:
@@ -66,13 +63,20 @@ def _print(report: PreflightReport) -> None:
     aud = report.audience
     out.print(
         f"audience: {aud.eligible} eligible, {aud.unconfirmed} unconfirmed, "
-        f"{aud.suppressed} suppressed, {aud.frequency_capped} frequency-capped"
+        f"{aud.suppressed} suppressed, {aud.excluded} excluded, {aud.skipped} skipped "
+        f"({aud.frequency_capped} frequency-capped)"
     )
-    if report.spam_score is not None:
+    if report.spam is not None:
+        rules = ", ".join(f"{r.name} {r.score:+g}" for r in report.spam.top_rules())
         out.print(
-            f"content: {report.message_bytes} bytes, spam score {report.spam_score} "
-            f"({report.spam_source})"
+            f"content: {report.message_bytes} bytes, spam score {report.spam.score} of "
+            f"{report.spam.threshold} ({report.spam.source}){': ' + rules if rules else ''}",
+            markup=False,
         )
+    if report.spam_note:
+        out.print(f"  note: {report.spam_note}", markup=False)
+    if report.plan is not None:
+        _print_plan(report.plan)
 
 
 @campaigns_app.command("check")
@@ -81,25 +85,14 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     dns: bool = typer.Option(True, "--dns/--no-dns", help="Check the From domain's DNS too."),
 ) -> None:
-    """Preflight: compliance blockers and content/audience warnings, each with its fix."""
+    """Preflight: blockers and warnings with their fixes, spam score, delivery estimate.
+
+    Exits non-zero when a blocker remains (`campaigns start` refuses the campaign then).
+    """
     with context.opened() as a:
-        s = a.settings
-        key = a.secret_key()
         with a.engine.connect() as conn:
-            domain = get_campaign(conn, campaign_id).from_email.rpartition("@")[2]
-        findings = _dns_findings(a, domain) if dns else []
-        spamd = parse_host_port(s.spamd_address, default_port=783, name="spamd_address")
-        builder = CampaignMessageBuilder(
-            a.engine, clock=a.clock, secret_key=key, bounce_domain=s.bounce_domain,
-            public_url=s.public_url, feedback_sender=s.feedback_id_sender,
-            sender_defaults=_defaults(a),
-        )  # fmt: skip
-        with a.engine.connect() as conn:
-            report = run_preflight(
-                conn, builder, campaign_id, now=a.clock.now(), secret_key=key,
-                public_url=s.public_url, defaults=_defaults(a), dns=findings,
-                spam_scorer=(lambda data: spamd_score(data, *spamd)) if spamd else None,
-            )  # fmt: skip
+            get_campaign(conn, campaign_id)
+        report = a.preflight(campaign_id, dns=dns)
     if as_json:
         print(json.dumps(report.as_json()))
     else:

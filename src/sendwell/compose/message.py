@@ -8,8 +8,10 @@ delivery hot path through the generic object model costs milliseconds per messag
 Headers are still encoded with the standard library's RFC 2047 encoder.
 
 Header injection is impossible by construction: every header value passes through
-:func:`_clean`, which turns CR, LF and NUL into spaces, so a subscriber field containing
-``"\\r\\nBcc: ..."`` cannot start a new header.
+:func:`_clean`, which turns every control character but TAB (CR, LF, NUL, VT, FF, DEL,
+the C1 range with NEL) and the Unicode line and paragraph separators into spaces, so a
+subscriber field containing ``"\\r\\nBcc: ..."`` cannot start a new header, and no
+parser that splits lines on more than CRLF (``str.splitlines``) can be made to either.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-_CTRL = str.maketrans({"\r": " ", "\n": " ", "\x00": " "})
+_SEPARATORS = [*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+_CTRL = str.maketrans(dict.fromkeys(_SEPARATORS, " "))
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,10 @@ def _clean(value: str) -> str:
 
 def _header(name: str, value: str) -> bytes:
     value = _clean(value)
-    if value.isascii():
+    # Text that looks like an RFC 2047 encoded word ("=?utf-8?q?=0D=0A...?=") would be
+    # decoded by the reader's client into whatever it hides; encoding the whole value
+    # makes it decode back to the literal text instead.
+    if value.isascii() and "=?" not in value:
         if len(name) + len(value) < 76:
             return f"{name}: {value}\r\n".encode("ascii")
         return _fold_ascii(name, value)
@@ -76,7 +82,7 @@ def _fold_ascii(name: str, value: str) -> bytes:
 def _address_header(name: str, display: str, address: str) -> bytes:
     display = _clean(display)
     address = _clean(address)
-    if display.isascii() and address.isascii():
+    if display.isascii() and address.isascii() and "=?" not in display:
         return f"{name}: {formataddr((display, address))}\r\n".encode("ascii")
     # formataddr applies RFC 2047 to a non-ASCII display name; a non-ASCII address
     # (RFC 6531) stays raw UTF-8 and needs SMTPUTF8, which the caller arranges.

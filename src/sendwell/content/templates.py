@@ -1,7 +1,8 @@
 """Campaign templates: sandboxed Jinja2, compiled once per campaign, rendered per recipient.
 
 Templates are written by users, so they run in Jinja2's immutable sandbox: no attribute
-starting with an underscore, no access to Python internals, no mutation of the context.
+starting with an underscore, no access to Python internals, no mutation of the context —
+with limits on time, memory and work per render (``content.sandbox``).
 HTML templates autoescape, so a subscriber's name containing ``<script>`` arrives as text;
 subject and text templates do not (they are not HTML).
 
@@ -25,11 +26,13 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sendwell.content.protect import CONSTRUCT
+from sendwell.content.sandbox import LimitedSandbox, check_source
 from sendwell.content.text import html_to_text, tidy
 from sendwell.errors import TemplateError
 
-_html_env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
-_text_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+# The sandbox bounds time, memory and work per render (content.sandbox).
+_html_env = LimitedSandbox(autoescape=True, undefined=StrictUndefined)
+_text_env = LimitedSandbox(autoescape=False, undefined=StrictUndefined)
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,14 @@ def derive_text_source(html_source: str) -> str | None:
 
 def _compile(env: ImmutableSandboxedEnvironment, source: str, part: str) -> Template:
     try:
+        check_source(source, part)
         return env.from_string(source)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"{part} template, line {exc.lineno}: {exc.message}") from None
+    except SecurityError as exc:
+        raise TemplateError(f"{part} template: not allowed: {exc}") from None
+    except RecursionError:
+        raise TemplateError(f"{part} template: nested too deeply") from None
 
 
 def _render(template: Template, context: Mapping[str, Any], part: str) -> str:
@@ -131,6 +139,10 @@ def _render(template: Template, context: Mapping[str, Any], part: str) -> str:
         raise TemplateError(f"{part} template, line {exc.lineno}: {exc.message}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise TemplateError(f"{part} template: {type(exc).__name__}: {exc}") from None
+    except RecursionError:
+        raise TemplateError(f"{part} template: recursion too deep") from None
+    except MemoryError:
+        raise TemplateError(f"{part} template: not allowed: out of memory") from None
 
 
 def subscriber_context(

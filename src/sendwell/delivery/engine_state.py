@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from sendwell.delivery.estimate import WarmupState
 from sendwell.store.schema_delivery import delivery_sites, source_warmup
 
 
@@ -33,6 +34,15 @@ def warmup_days(engine: Engine) -> dict[str, int]:
     """How many distinct days each source has sent on."""
     with engine.connect() as conn:
         return {r.source: r.days_sent for r in conn.execute(select(source_warmup))}
+
+
+def warmup_state(engine: Engine) -> dict[str, WarmupState]:
+    """Each source's sending days so far and the last one (for the delivery estimate)."""
+    with engine.connect() as conn:
+        return {
+            r.source: WarmupState(r.days_sent, r.last_day)
+            for r in conn.execute(select(source_warmup))
+        }
 
 
 def note_sending_day(engine: Engine, sources: Iterable[str], today: date) -> dict[str, int]:

@@ -19,6 +19,7 @@ the last two labels (no public-suffix list).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from dataclasses import dataclass
 
@@ -26,8 +27,10 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
+from sendwell.compose.dkim import public_key_b64
 from sendwell.dnsclient import make_resolver
 from sendwell.domains.records import parse_sources
+from sendwell.domains.store import SendingDomain
 from sendwell.errors import ConfigError
 
 _MAX_LOOKUPS = 10
@@ -241,3 +244,32 @@ async def check_domain(
         findings.append(await check_dkim(lookup, domain, selector, public))
     findings.extend(await check_dmarc(lookup, domain, bounce_domain))
     return findings
+
+
+def check_sending_domain(
+    domain: SendingDomain,
+    secret_key: bytes,
+    *,
+    nameserver: tuple[str, int] | None,
+    spf_sources: str,
+    bounce_domain: str,
+    timeout: float = 5.0,
+) -> list[Finding]:
+    """Every finding for a stored sending domain, with the public keys it should publish.
+
+    Runs its own event loop (call it from a thread without one); raises
+    :class:`DnsCheckError` when DNS could not be asked.
+    """
+    selectors = [(domain.selector, public_key_b64(domain.private_pem(secret_key)))]
+    ed_pem = domain.ed25519_pem(secret_key)
+    if domain.ed25519_selector and ed_pem:
+        selectors.append((domain.ed25519_selector, public_key_b64(ed_pem)))
+    return asyncio.run(
+        check_domain(
+            DnsLookup(nameserver, timeout),
+            domain=domain.domain,
+            selectors=selectors,
+            spf_sources=spf_sources,
+            bounce_domain=bounce_domain,
+        )
+    )

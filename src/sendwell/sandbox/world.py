@@ -25,7 +25,7 @@ import asyncio
 import importlib.resources
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -275,6 +275,20 @@ class SandboxThread:
             await self._stop.wait()
         finally:
             await self.sandbox.stop()
+
+    def add_dns(self, records: Iterable[DnsRecord], timeout: float = 10.0) -> None:
+        """Serve more DNS records from now on (applied in the sandbox's own loop, so it is
+        safe from any thread), e.g. a sending domain's DKIM, SPF and DMARC records."""
+        loop = self._loop
+        if loop is None or self._thread is None:
+            raise SandboxError("sandbox is not started")
+        batch = list(records)
+
+        async def apply() -> None:
+            for record in batch:
+                self.sandbox.dns.add(record)
+
+        asyncio.run_coroutine_threadsafe(apply(), loop).result(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         loop, stop, thread = self._loop, self._stop, self._thread

@@ -135,7 +135,7 @@ def campaign_progress(
 def campaign_preflight(
     request: Request,
     campaign_id: int = CampaignId,
-    dns: bool = Query(False),
+    dns: bool = Query(True),
     session: Session = Depends(current_session),
     a: App = Depends(get_app),
 ) -> Response:

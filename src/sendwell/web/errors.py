@@ -6,6 +6,9 @@ unknown route, 413, 429) use the same shape. API and webhook clients get JSON::
 
     {"error": {"code": "not_found", "message": "no list with id 7"}}
 
+A refused campaign start (``preflight_blocked``, 409) adds ``"blockers": [{"code",
+"message", "fix"}, ...]`` to the error object.
+
 Browsers on admin and public pages get the same code and message in an HTML page
 (autoescaped). A signed-out browser asking for an admin page is redirected to sign in.
 Anything unexpected is a 500 with a generic message; the details go to the log only.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
@@ -32,7 +36,9 @@ STATUS: tuple[tuple[type[errors.SendwellError], int, str], ...] = (
     (errors.TemplateError, 422, "template_error"),
     (errors.InvalidInput, 422, "invalid_input"),
     (errors.NotFound, 404, "not_found"),
+    (errors.PreflightBlocked, 409, "preflight_blocked"),
     (errors.ConflictError, 409, "conflict"),
+    (errors.ServiceUnavailable, 503, "service_unavailable"),
     (errors.StorageError, 503, "storage_unavailable"),
     (errors.ConfigError, 500, "config_error"),
     (errors.DeliveryError, 502, "delivery_error"),
@@ -85,9 +91,10 @@ def error_response(
     code: str,
     message: str,
     headers: Mapping[str, str] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Response:
     if _wants_json(request):
-        body = {"error": {"code": code, "message": message}}
+        body = {"error": {"code": code, "message": message, **(details or {})}}
         return JSONResponse(body, status_code=status, headers=headers)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
@@ -110,7 +117,13 @@ def install(app: FastAPI) -> None:
             message = "the server could not complete the request" if status == 500 else str(exc)
         else:
             message = str(exc)
-        return error_response(request, status, code, message)
+        details = None
+        if isinstance(exc, errors.PreflightBlocked):
+            # Each blocker with its fix, machine-readable (the message lists them too).
+            details = {
+                "blockers": [{"code": c, "message": m, "fix": f} for c, m, f in exc.blockers]
+            }
+        return error_response(request, status, code, message, details=details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

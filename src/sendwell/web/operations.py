@@ -1,71 +1,24 @@
-"""Campaign operations that need more than one service call, shared by API and admin UI.
+"""Campaign operations shared by the API and the admin UI.
 
-The preflight wiring (builder, spamd scorer, optional DNS check of the From domain)
-mirrors ``sendwell campaigns check``; it is repeated here rather than imported because
-``web`` and ``cli`` are peers. It belongs in the composition root (``App``) once both
-sides can share it.
+Both go through the composition root, exactly as ``sendwell campaigns check`` and
+``campaigns start`` do: :meth:`App.preflight` builds the report (spamd, DNS of the From
+domain, the delivery estimate) and :meth:`App.start_campaign` is the one start gate.
+FastAPI runs these plain ``def`` routes in worker threads, where DNS may run its own
+event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from sendwell.app import App
-from sendwell.campaigns.builder import CampaignMessageBuilder
-from sendwell.campaigns.preflight import PreflightReport, run_preflight
+from sendwell.campaigns.preflight import PreflightReport
 from sendwell.campaigns.records import CampaignStatus
-from sendwell.campaigns.service import get_campaign
-from sendwell.compose.dkim import public_key_b64
-from sendwell.config import parse_host_port
-from sendwell.content.spam import spamd_score
-from sendwell.domains.check import DnsLookup, Finding, check_domain
-from sendwell.domains.store import find_domain
-
-
-def _dns_findings(a: App, domain: str) -> list[Finding]:
-    with a.engine.connect() as conn:
-        d = find_domain(conn, domain)
-    if d is None:
-        return []  # the missing key is a blocker of its own
-    key = a.secret_key()
-    selectors = [(d.selector, public_key_b64(d.private_pem(key)))]
-    ed_pem = d.ed25519_pem(key)
-    if d.ed25519_selector and ed_pem:
-        selectors.append((d.ed25519_selector, public_key_b64(ed_pem)))
-    return asyncio.run(
-        check_domain(
-            DnsLookup(a.settings.dns_nameserver()), domain=d.domain, selectors=selectors,
-            spf_sources=a.settings.spf_sources, bounce_domain=a.settings.bounce_domain,
-        )
-    )  # fmt: skip
 
 
 def preflight(a: App, campaign_id: int, *, dns: bool) -> PreflightReport:
-    """The preflight report, exactly as ``sendwell campaigns check`` computes it.
-
-    Call from a worker thread (FastAPI runs plain ``def`` routes in one): the DNS check
-    runs its own event loop.
-    """
-    s = a.settings
-    key = a.secret_key()
-    with a.engine.connect() as conn:
-        domain = get_campaign(conn, campaign_id).from_email.rpartition("@")[2]
-    findings = _dns_findings(a, domain) if dns else []
-    spamd = parse_host_port(s.spamd_address, default_port=783, name="spamd_address")
-    builder = CampaignMessageBuilder(
-        a.engine, clock=a.clock, secret_key=key, bounce_domain=s.bounce_domain,
-        public_url=s.public_url, feedback_sender=s.feedback_id_sender,
-        sender_defaults=a.sender_defaults(),
-    )  # fmt: skip
-    with a.engine.connect() as conn:
-        return run_preflight(
-            conn, builder, campaign_id, now=a.clock.now(), secret_key=key,
-            public_url=s.public_url, defaults=a.sender_defaults(), dns=findings,
-            spam_scorer=(lambda data: spamd_score(data, *spamd)) if spamd else None,
-        )  # fmt: skip
+    """The preflight report, exactly as ``sendwell campaigns check`` computes it."""
+    return a.preflight(campaign_id, dns=dns)
 
 
 def start(a: App, campaign_id: int) -> CampaignStatus:
-    """Start a draft, as ``sendwell campaigns start`` does."""
-    with a.engine.begin() as conn:
-        return a.start_campaign(conn, campaign_id)
+    """Start a draft if preflight finds no blocker, as ``sendwell campaigns start`` does."""
+    return a.start_campaign(campaign_id)

@@ -157,16 +157,22 @@ def progress(campaign_id: int = CampaignId, a: App = Depends(get_app)) -> Progre
 @router.get("/campaigns/{campaign_id}/preflight", dependencies=READ)
 def preflight(
     campaign_id: int = CampaignId,
-    dns: bool = Query(False, description="Also check the From domain's DNS records."),
+    dns: bool = Query(
+        True, description="Check the From domain's DNS records too (as the start gate does)."
+    ),
     a: App = Depends(get_app),
 ) -> dict[str, Any]:
-    """The preflight report (``sendwell campaigns check --json``): blockers, warnings."""
+    """The preflight report (``sendwell campaigns check --json``): blockers, warnings,
+    spam score and rules, the delivery-plan estimate."""
     return operations.preflight(a, campaign_id, dns=dns).as_json()
 
 
 @router.post("/campaigns/{campaign_id}/start", dependencies=WRITE)
 def start(campaign_id: int = CampaignId, a: App = Depends(get_app)) -> StatusOut:
-    """Queue one message per eligible recipient; workers deliver them."""
+    """Queue one message per eligible recipient; workers deliver them.
+
+    Refused with 409 ``preflight_blocked`` (each blocker with its fix in ``blockers``)
+    while preflight finds any."""
     return StatusOut.model_validate(operations.start(a, campaign_id).as_json())
 
 
