@@ -8,17 +8,14 @@ sides can share it.
 
 from __future__ import annotations
 
-import asyncio
-
 from sendwell.app import App
 from sendwell.campaigns.builder import CampaignMessageBuilder
 from sendwell.campaigns.preflight import PreflightReport, run_preflight
 from sendwell.campaigns.records import CampaignStatus
 from sendwell.campaigns.service import get_campaign
-from sendwell.compose.dkim import public_key_b64
 from sendwell.config import parse_host_port
 from sendwell.content.spam import spamd_score
-from sendwell.domains.check import DnsLookup, Finding, check_domain
+from sendwell.domains.check import Finding
 from sendwell.domains.store import find_domain
 
 
@@ -27,17 +24,7 @@ def _dns_findings(a: App, domain: str) -> list[Finding]:
         d = find_domain(conn, domain)
     if d is None:
         return []  # the missing key is a blocker of its own
-    key = a.secret_key()
-    selectors = [(d.selector, public_key_b64(d.private_pem(key)))]
-    ed_pem = d.ed25519_pem(key)
-    if d.ed25519_selector and ed_pem:
-        selectors.append((d.ed25519_selector, public_key_b64(ed_pem)))
-    return asyncio.run(
-        check_domain(
-            DnsLookup(a.settings.dns_nameserver()), domain=d.domain, selectors=selectors,
-            spf_sources=a.settings.spf_sources, bounce_domain=a.settings.bounce_domain,
-        )
-    )  # fmt: skip
+    return a.check_sending_domain(d)
 
 
 def preflight(a: App, campaign_id: int, *, dns: bool) -> PreflightReport:
