@@ -7,6 +7,7 @@ in ``test_server.py`` goes through a real uvicorn server on loopback.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from sendwell.campaigns.service import create_campaign
 from sendwell.clock import FrozenClock
 from sendwell.config import Secret, Settings
 from sendwell.domains.store import add_domain
+from sendwell.sandbox import DnsRecord, Sandbox, SandboxConfig, SandboxThread
 from sendwell.web.app import create_app
 from sendwell.web.tokens import create_token
 from sendwell.web.users import create_user
@@ -114,3 +116,28 @@ def seed(app: App, *, people: int = 3, list_name: str = "News") -> tuple[int, in
             list_ids=[ml.id], now=now,
         )  # fmt: skip
     return ml.id, c.id
+
+
+@contextmanager
+def sandboxed(
+    app: App,
+    records: tuple[DnsRecord, ...] = (),
+    faults: dict[str, str] | None = None,
+    **changes: object,
+) -> Iterator[tuple[App, SandboxThread]]:
+    """The sandbox (DNS + provider MX servers on loopback, plus ``records`` and DNS
+    ``faults``) and a copy of ``app`` whose DNS, SMTP and verification settings point at it."""
+    config = SandboxConfig.load()
+    world = Sandbox(
+        SandboxConfig(
+            config.providers, (*config.dns_records, *records),
+            {**config.dns_faults, **(faults or {})}, dns_port=0, smtp_port=0,
+        )
+    )  # fmt: skip
+    with SandboxThread(world) as sandbox:
+        host, port = sandbox.dns_address
+        settings = app.settings.replace(
+            dns_resolver=f"{host}:{port}", smtp_port=sandbox.smtp_port,
+            verify_mx_allowed_networks="127.0.0.0/8", **changes,
+        )  # fmt: skip
+        yield App(settings=settings, engine=app.engine, clock=app.clock), sandbox

@@ -50,13 +50,15 @@ def list_suppressions(
     page: Paging = Depends(paging),
     reason: SuppressionReason | None = Query(None, description="Only this reason."),
     email: str | None = Query(None, max_length=320, pattern=NO_NUL, description="One address."),
+    list_id: int | None = Query(None, ge=1, le=MAX_ID, description="Only this list's ones."),
     a: App = Depends(get_app),
 ) -> Page[SuppressionOut]:
     email_hash = normalize(email).hash if email else None
     with a.engine.connect() as conn:
         rows = suppression_page(
-            conn, limit=page.limit, after=page.after, reason=reason, email_hash=email_hash
-        )
+            conn, limit=page.limit, after=page.after, reason=reason, email_hash=email_hash,
+            list_id=list_id,
+        )  # fmt: skip
     items = [SuppressionOut(**vars(r)) for r in rows]
     return Page(items=items, next_cursor=next_cursor([r.id for r in rows], page.limit))
 
