@@ -6,6 +6,7 @@ in ``test_server.py`` goes through a real uvicorn server on loopback.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,8 @@ from sendwell.config import Secret, Settings
 from sendwell.domains.store import add_domain
 from sendwell.sandbox import DnsRecord, Sandbox, SandboxConfig, SandboxThread
 from sendwell.web.app import create_app
+from sendwell.web.jobs import create_job
+from sendwell.web.runner import JobRunner
 from sendwell.web.tokens import create_token
 from sendwell.web.users import create_user
 
@@ -141,3 +144,27 @@ def sandboxed(
             verify_mx_allowed_networks="127.0.0.0/8", **changes,
         )  # fmt: skip
         yield App(settings=settings, engine=app.engine, clock=app.clock), sandbox
+
+
+@contextmanager
+def busy(runner: JobRunner) -> Iterator[None]:
+    """Every thread of ``runner`` kept busy, so jobs submitted meanwhile stay queued."""
+    release = threading.Event()
+    blockers = []
+    for _ in range(runner.workers):
+        with runner.app.engine.begin() as conn:
+            job = create_job(conn, "verify_list", state="queued", params={},
+                             created_by="test", now=runner.app.clock.now())  # fmt: skip
+        runner.submit(job.id, lambda ctx: {"released": release.wait(60)})
+        blockers.append(job.id)
+    try:
+        yield
+    finally:
+        release.set()
+        for job_id in blockers:
+            runner.wait(job_id)
+
+
+def runner_of(client: TestClient) -> JobRunner:
+    runner: JobRunner = client.app.state.sendwell_jobs  # type: ignore[attr-defined]
+    return runner

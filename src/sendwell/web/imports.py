@@ -214,7 +214,12 @@ def start_import(a: App, runner: JobRunner, job_id: int, params: ImportParams) -
     check_params(params, preview_upload(a, job, params.encoding))
     with a.engine.begin() as conn:
         update_job(conn, job_id, state="queued", params=params.as_json())
-    runner.submit(job_id, lambda ctx: run_import(a, job_id, ctx))
+    try:
+        runner.submit(job_id, lambda ctx: run_import(a, job_id, ctx))
+    except ConflictError:
+        with a.engine.begin() as conn:  # still pending: it can be started again later
+            update_job(conn, job_id, state="pending")
+        raise
     with a.engine.connect() as conn:
         return get_job(conn, job_id, "import")
 

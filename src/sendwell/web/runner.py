@@ -31,7 +31,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from sendwell.app import App
-from sendwell.errors import SendwellError
+from sendwell.errors import ConflictError, SendwellError
 from sendwell.web.jobs import (
     INTERRUPTED,
     JobState,
@@ -118,7 +118,7 @@ class JobRunner:
         """Run ``task`` for the queued job ``job_id`` when a thread is free."""
         with self._lock:
             if self.stopping.is_set():
-                raise SendwellError("the web server is stopping; try again in a moment")
+                raise ConflictError("the web server is stopping; try again in a moment")
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sendwell-job")
                 self._heart = threading.Thread(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -16,9 +15,7 @@ from sendwell.audience.consent import history
 from sendwell.store.schema import subscribers
 from sendwell.store.schema_web import web_jobs
 from sendwell.web.app import create_app
-from sendwell.web.jobs import create_job
-from sendwell.web.runner import JobRunner
-from tests.web.conftest import make_settings, seed, token_for
+from tests.web.conftest import busy, make_settings, runner_of, seed, token_for
 
 CSV = (
     "E-Mail Adresse,Vorname,Plan,Notes\n"
@@ -28,11 +25,6 @@ CSV = (
     "ann@example.net,Ann again,pro,\n"
 )
 MAPPING = '{"E-Mail Adresse": "email", "Vorname": "first_name", "Notes": "ignore"}'
-
-
-def runner_of(client: TestClient) -> JobRunner:
-    runner: JobRunner = client.app.state.sendwell_jobs  # type: ignore[attr-defined]
-    return runner
 
 
 def upload(client: TestClient, auth: dict[str, str], list_id: int, body: str = CSV,
@@ -159,23 +151,12 @@ def test_a_queued_import_can_be_cancelled(client: TestClient, app: App) -> None:
     list_id, _ = seed(app, people=1)
     auth = token_for(app, "subscribers:write")
     runner = runner_of(client)
-    release = threading.Event()
-    # Keep every job thread busy so the import stays queued.
-    blockers = []
-    for _ in range(runner.workers):
-        with app.engine.begin() as conn:
-            job = create_job(conn, "verify_list", state="queued", params={},
-                             created_by="test", now=app.clock.now())  # fmt: skip
-        runner.submit(job.id, lambda ctx: release.wait(30) and {})  # type: ignore[arg-type,return-value]
-        blockers.append(job.id)
-    r = upload(client, auth, list_id)
-    assert r.json()["state"] == "queued"
-    cancelled = client.post(f"/api/v1/imports/{r.json()['id']}/cancel", headers=auth)
-    assert cancelled.status_code == 200
-    assert cancelled.json()["state"] == "cancelled"
-    release.set()
-    for job_id in blockers:
-        runner.wait(job_id)
+    with busy(runner):
+        r = upload(client, auth, list_id)
+        assert r.json()["state"] == "queued"
+        cancelled = client.post(f"/api/v1/imports/{r.json()['id']}/cancel", headers=auth)
+        assert cancelled.status_code == 200
+        assert cancelled.json()["state"] == "cancelled"
     runner.wait(r.json()["id"])
     after = client.get(f"/api/v1/imports/{r.json()['id']}", headers=auth).json()
     assert after["state"] == "cancelled"
@@ -184,3 +165,13 @@ def test_a_queued_import_can_be_cancelled(client: TestClient, app: App) -> None:
     assert again.status_code == 409
     assert client.get("/api/v1/imports/999", headers=auth).status_code == 404
     assert client.get("/api/v1/imports/999/errors", headers=auth).status_code == 404
+
+
+def test_a_stopping_server_takes_no_new_import(client: TestClient, app: App) -> None:
+    list_id, _ = seed(app, people=1)
+    auth = token_for(app, "subscribers:write")
+    runner_of(client).close()
+    r = upload(client, auth, list_id)
+    assert r.status_code == 409
+    assert "stopping" in r.json()["error"]["message"]
+    assert client.get("/api/v1/imports", headers=auth).json()["items"] == []
