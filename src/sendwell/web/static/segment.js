@@ -46,6 +46,9 @@
   }
 
   function later() {
+    // The list of first matches belongs to the filter the page was loaded with.
+    var preview = document.getElementById("preview");
+    if (preview) { preview.hidden = true; }
     if (timer) { window.clearTimeout(timer); }
     timer = window.setTimeout(count, 350);
   }
@@ -55,7 +58,7 @@
     button.addEventListener("click", function () {
       area.value = JSON.stringify(JSON.parse(button.getAttribute("data-example")), null, 2);
       area.focus();
-      count();
+      later();
     });
   });
 })();
