@@ -56,13 +56,16 @@ LABELS = {
 def progress_json(v: ImportView) -> dict[str, Any]:
     """What the progress page shows, for ``jobs.js``."""
     j = v.job
+    counts = {k: int(v.counts.get(k) or 0) for k in ("added", "updated", "skipped", "rejected")}
     return {
-        "state": j.state, "percent": j.percent, "done": j.done, "total": j.total,
-        "counts": {k: int(v.counts.get(k) or 0) for k in ("added", "updated", "skipped",
-                                                          "rejected")},
+        "state": j.state,
+        "percent": j.percent,
+        "done": j.done,
+        "total": j.total,
+        "counts": counts,
         "error": j.error or "",
         "errors_url": f"/admin/imports/{j.id}/errors.csv" if v.has_errors else "",
-    }  # fmt: skip
+    }
 
 
 @router.get("/imports")
