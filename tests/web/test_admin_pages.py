@@ -123,6 +123,9 @@ def test_suppressions_search_add_and_lift(client: TestClient, app: App) -> None:
     assert "News" in client.get(f"/admin/suppressions?list_id={list_id}").text
     bad = client.post("/admin/suppressions", data={"csrf_token": csrf, "email": "nope"})
     assert bad.status_code == 422 and 'role="alert"' in bad.text
+    late = client.post("/admin/suppressions", data={"csrf_token": csrf, "email": "a@b.org",
+                                                     "expires": "someday"})  # fmt: skip
+    assert late.status_code == 422 and "not an ISO date" in late.text
     lifted = client.post("/admin/suppressions/remove",
                          data={"csrf_token": csrf, "email": "gone@example.org"})  # fmt: skip
     assert "gone@example.org is no longer suppressed" in lifted.text

@@ -103,6 +103,16 @@ def test_suppressions_add_and_find_by_address(client: TestClient, app: App) -> N
     assert rows["items"][0]["email_hash"] == r.json()["email_hash"]
     assert "gone@" not in json.dumps(rows)
     assert client.get("/api/v1/suppressions?reason=manual", headers=auth).json()["items"] == []
+    lapsing = client.post(
+        "/api/v1/suppressions",
+        json={"email": "later@example.org", "expires_at": "2030-01-31T00:00:00"}, headers=auth,
+    )  # fmt: skip
+    assert lapsing.status_code == 201
+    found = client.get("/api/v1/suppressions?email=later@example.org", headers=auth).json()
+    assert found["items"][0]["expires_at"].startswith("2030-01-31T00:00:00")
+    assert client.delete("/api/v1/suppressions?email=later@example.org", headers=auth).json() == {
+        "removed": 1
+    }
     assert client.get("/api/v1/suppressions?reason=bogus", headers=auth).status_code == 422
     lifted = client.delete("/api/v1/suppressions?email=GONE@example.org", headers=auth)
     assert lifted.json() == {"removed": 1}

@@ -7,7 +7,6 @@ keeps the hash of people who asked to be forgotten).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -16,7 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 from sendwell.app import App
 from sendwell.audience.addresses import normalize
 from sendwell.audience.lists import all_lists, get_list
-from sendwell.audience.suppressions import REASONS, check_reason, suppress, unsuppress
+from sendwell.audience.suppressions import (
+    REASONS,
+    check_reason,
+    parse_expiry,
+    suppress,
+    unsuppress,
+)
 from sendwell.errors import InvalidInput, NotFound
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
@@ -87,16 +92,6 @@ def suppressions_page(
     )  # fmt: skip
 
 
-def _expiry(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{text!r} is not a date (2027-01-31)") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 @router.post("/suppressions")
 def add(
     request: Request,
@@ -115,7 +110,7 @@ def add(
                 get_list(conn, scope)
             added = suppress(
                 conn, email, reason=check_reason(reason), now=a.clock.now(), list_id=scope,
-                detail=detail.strip(), expires_at=_expiry(expires.strip()),
+                detail=detail.strip(), expires_at=parse_expiry(expires, "lapse date"),
             )  # fmt: skip
     except (InvalidInput, NotFound) as exc:
         return _page(request, session, a, error=str(exc), status=422)

@@ -6,7 +6,7 @@ hash, never the address; filter by ``email`` to find one address's rows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -38,6 +38,9 @@ class SuppressionIn(BaseModel):
     reason: SuppressionReason = "manual"
     list_id: int | None = Field(None, ge=1, le=MAX_ID, description="Omit for every list.")
     detail: str = Field("", max_length=1000, pattern=NO_NUL)
+    expires_at: datetime | None = Field(
+        None, description="When the suppression lapses (UTC unless given); omit for never."
+    )
 
 
 class SuppressResult(BaseModel):
@@ -72,9 +75,12 @@ def post_suppression(body: SuppressionIn, a: App = Depends(get_app)) -> Suppress
     with a.engine.begin() as conn:
         if body.list_id is not None:
             get_list(conn, body.list_id)
+        expires = body.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
         added = suppress(
             conn, addr.email, reason=body.reason, now=a.clock.now(), list_id=body.list_id,
-            detail=body.detail,
+            detail=body.detail, expires_at=expires,
         )  # fmt: skip
     return SuppressResult(email_hash=addr.hash, added=added)
 
