@@ -44,6 +44,12 @@ PEOPLE = (
     "unknown-dee@icloud.sandbox,Dee,free\n"
 )
 
+UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
+  .filter(el => el.type !== "hidden" && !el.closest("[aria-hidden=true]"))
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+                && !el.getAttribute("aria-labelledby"))
+  .map(el => el.outerHTML)"""
+
 pytestmark = pytest.mark.slow
 
 
@@ -80,6 +86,10 @@ def test_import_segment_campaign_send_and_report(sqlite_engine: Engine, tmp_path
 
         def shot(name: str) -> None:
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            # Every visible form control has an accessible name (a label, aria-label or
+            # aria-labelledby), so screen readers can say what it is for.
+            unnamed = page.evaluate(UNLABELLED)
+            assert unnamed == [], (name, unnamed)
 
         # Sign in: the login form has focus, the skip link comes first for keyboards.
         page.goto(f"{url}/admin/imports")
@@ -183,5 +193,15 @@ def test_import_segment_campaign_send_and_report(sqlite_engine: Engine, tmp_path
         shot("11-report")
         page.set_viewport_size({"width": 380, "height": 800})
         shot("12-report-phone")
+        page.set_viewport_size({"width": 1200, "height": 900})
+
+        # The other pages a marketer uses, each reachable from the main navigation.
+        for n, label in enumerate(
+            ("Subscribers", "Verification", "Suppressions", "Domains", "Settings", "Users"),
+            start=13,
+        ):
+            page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()
+            page.get_by_role("heading", level=1).first.wait_for()
+            shot(f"{n}-{label.lower()}")
         browser.close()
     assert problems == []  # no script errors, no CSP violations (every asset is local)
