@@ -30,6 +30,7 @@ from sendwell.web.auth import check_csrf, current_session, get_app, get_runner
 from sendwell.web.imports import (
     ImportParams,
     ImportView,
+    cancel_import,
     errors_path,
     guess_format,
     import_views,
@@ -38,7 +39,6 @@ from sendwell.web.imports import (
     store_upload,
     view_import,
 )
-from sendwell.web.jobs import request_cancel
 from sendwell.web.runner import JobRunner
 from sendwell.web.sessions import Session
 from sendwell.web.templating import render
@@ -230,6 +230,5 @@ def import_cancel(
     session: Session = Depends(check_csrf),
     a: App = Depends(get_app),
 ) -> Response:
-    with a.engine.begin() as conn:
-        request_cancel(conn, import_id, "import", now=a.clock.now())
+    cancel_import(a, import_id)
     return RedirectResponse(f"/admin/imports/{import_id}", status_code=303)

@@ -48,6 +48,7 @@ from sendwell.web.jobs import (
     delete_job,
     get_job,
     job_page,
+    request_cancel,
     stale_pending,
     sweep_interrupted,
     update_job,
@@ -222,6 +223,16 @@ def start_import(a: App, runner: JobRunner, job_id: int, params: ImportParams) -
         raise
     with a.engine.connect() as conn:
         return get_job(conn, job_id, "import")
+
+
+def cancel_import(a: App, job_id: int) -> Job:
+    """Cancel an import. One that had not started yet loses its upload at once; a running
+    one stops at its next batch (and deletes its upload itself)."""
+    with a.engine.begin() as conn:
+        job = request_cancel(conn, job_id, "import", now=a.clock.now())
+    if job.state == "cancelled":
+        upload_path(a, job_id).unlink(missing_ok=True)
+    return job
 
 
 def run_import(a: App, job_id: int, ctx: JobContext) -> dict[str, Any]:

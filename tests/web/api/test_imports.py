@@ -161,6 +161,8 @@ def test_a_queued_import_can_be_cancelled(client: TestClient, app: App) -> None:
     after = client.get(f"/api/v1/imports/{r.json()['id']}", headers=auth).json()
     assert after["state"] == "cancelled"
     assert after["counts"]["added"] == 0
+    # A cancelled import keeps no copy of the uploaded file.
+    assert not (app.settings.data_dir / "uploads" / f"job-{after['id']}" / "upload").exists()
     again = client.post(f"/api/v1/imports/{r.json()['id']}/cancel", headers=auth)
     assert again.status_code == 409
     assert client.get("/api/v1/imports/999", headers=auth).status_code == 404

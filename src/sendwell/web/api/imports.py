@@ -26,6 +26,7 @@ from sendwell.web.auth import get_app, get_runner, require_scope
 from sendwell.web.imports import (
     ImportParams,
     ImportView,
+    cancel_import,
     discard,
     errors_path,
     guess_format,
@@ -34,7 +35,7 @@ from sendwell.web.imports import (
     store_upload,
     view_import,
 )
-from sendwell.web.jobs import JobState, request_cancel
+from sendwell.web.jobs import JobState
 from sendwell.web.runner import JobRunner
 from sendwell.web.tokens import ApiToken
 
@@ -196,6 +197,5 @@ def errors_file(import_id: int = ImportId, a: App = Depends(get_app)) -> Any:
 )
 def cancel(import_id: int = ImportId, a: App = Depends(get_app)) -> ImportOut:
     """Stop an import: rows already written stay (re-running the file is safe)."""
-    with a.engine.begin() as conn:
-        request_cancel(conn, import_id, "import", now=a.clock.now())
+    cancel_import(a, import_id)
     return import_out(view_import(a, import_id))
