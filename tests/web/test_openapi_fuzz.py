@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from sendwell.app import App
 from sendwell.clock import SystemClock
+from sendwell.sandbox import DnsRecord
 from sendwell.web.app import close_app, create_app
 from tests.web.conftest import make_settings, sandboxed, seed, token_for
 
@@ -28,8 +29,10 @@ pytestmark = pytest.mark.slow
 def test_no_operation_answers_with_a_server_error(sqlite_engine: Engine, tmp_path: Path) -> None:
     base = App(settings=make_settings(tmp_path), engine=sqlite_engine, clock=SystemClock())
     seed(base)
-    # DNS (verification, domain checks) goes to the sandbox on loopback, not the internet.
-    with sandboxed(base) as (app, _):
+    # DNS (verification, domain and preflight checks) goes to the sandbox on loopback, not
+    # the internet; it serves the seeded sending domain's zone, so checks get answers.
+    zone = (DnsRecord("example.com", "A", "203.0.113.9"),)
+    with sandboxed(base, zone) as (app, _):
         _fuzz(app)
 
 
