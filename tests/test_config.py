@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from sendwell.config import Secret, Settings, load_settings, parse_host_port, setting_table
+from sendwell.config import (
+    Secret,
+    Settings,
+    effective_settings,
+    load_settings,
+    parse_host_port,
+    setting_table,
+)
 from sendwell.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
@@ -118,3 +125,23 @@ def test_parse_host_port_rejects_bad_ports() -> None:
         parse_host_port("h:abc", default_port=53, name="dns_resolver")
     with pytest.raises(ConfigError, match="out of range"):
         parse_host_port("h:70000", default_port=53, name="dns_resolver")
+
+
+def test_effective_settings_star_secrets_and_name_their_source(tmp_path: Path) -> None:
+    (tmp_path / "sendwell.toml").write_text('helo_name = "mail.example.com"\n')
+    settings, sources = load_settings(
+        {"SENDWELL_SECRET_KEY": "s3cret-value", "SENDWELL_SMTP_PORT": "2525"}, cwd=tmp_path
+    )
+    rows = {r.name: r for r in effective_settings(settings, sources)}
+    assert [r.name for r in effective_settings(settings, sources)] == [
+        i.name for i in setting_table()
+    ]
+    assert (rows["secret_key"].value, rows["secret_key"].source) == ("**********", "env")
+    assert rows["secret_key"].secret and rows["secret_key"].type_name == "secret"
+    assert (rows["smtp_port"].value, rows["smtp_port"].type_name) == ("2525", "int")
+    assert rows["helo_name"].source == "file"
+    assert rows["log_level"].source == "default"
+    assert "s3cret" not in repr(rows)
+    # Settings built in code: unchanged values are defaults, changed ones overrides.
+    built = {r.name: r for r in effective_settings(Settings().replace(smtp_port=26))}
+    assert (built["smtp_port"].source, built["smtp_timeout"].source) == ("override", "default")

@@ -12,7 +12,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,13 @@ from sendwell.campaigns.sender import SenderDefaults, campaign_sender
 from sendwell.campaigns.service import finish_if_done, get_campaign, start_campaign
 from sendwell.campaigns.testsend import PreparedTest, prepare_test, record_test
 from sendwell.clock import Clock, SystemClock
-from sendwell.config import Settings, parse_host_port
+from sendwell.config import (
+    EffectiveSetting,
+    Settings,
+    Source,
+    effective_settings,
+    parse_host_port,
+)
 from sendwell.content.spamd import SpamdClient
 from sendwell.delivery import engine_state
 from sendwell.delivery.jobs import Outcome, PreparedMessage
@@ -45,12 +51,19 @@ from sendwell.delivery.throttle import LocalThrottles, Throttles
 from sendwell.delivery.throttle_redis import RedisThrottles
 from sendwell.delivery.worker import Worker, WorkerConfig
 from sendwell.domains.check import Finding, check_sending_domain
-from sendwell.domains.store import find_domain
+from sendwell.domains.records import DnsRecordSpec, parse_sources, required_records
+from sendwell.domains.store import SendingDomain, find_domain
 from sendwell.errors import ConfigError, ConflictError, PreflightBlocked
 from sendwell.feedback.apply import record_session_bounce
 from sendwell.feedback.policy import FeedbackPolicy
 from sendwell.store.engine import create_db_engine
 from sendwell.store.migrate import upgrade
+from sendwell.verify.bulk import HistorySource, Verifier
+from sendwell.verify.domains import DomainChecker, parse_networks
+from sendwell.verify.lists import ReferenceLists, parse_domain_list, read_domain_file
+from sendwell.verify.probe import ProbeConfig, Prober
+from sendwell.verify.records import Check
+from sendwell.verify.service import DatabaseHistory
 from sendwell.verify.verdict import Policy
 
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
@@ -58,11 +71,20 @@ SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 
 @dataclass
 class App:
-    """A connected, migrated sendwell instance."""
+    """A connected, migrated sendwell instance.
+
+    ``setting_sources`` says where each setting came from (``load_settings``); None when
+    the settings were built in code.
+    """
 
     settings: Settings
     engine: Engine
     clock: Clock
+    setting_sources: Mapping[str, Source] | None = None
+
+    def effective_settings(self) -> list[EffectiveSetting]:
+        """Every setting in force, secrets as stars, with its source (``config show``)."""
+        return effective_settings(self.settings, self.setting_sources)
 
     def secret_key(self) -> bytes:
         """The signing key: the setting, else a key generated once into the data dir."""
@@ -141,17 +163,13 @@ class App:
 
     def dns_checker(self) -> DnsChecker:
         """Checks a From domain's published SPF, DKIM and DMARC (nothing for unknown ones)."""
-        s = self.settings
 
         def check(domain: str) -> list[Finding]:
             with self.engine.connect() as conn:
                 stored = find_domain(conn, domain)
             if stored is None:
                 return []  # the missing key is a blocker of its own
-            return check_sending_domain(
-                stored, self.secret_key(), nameserver=s.dns_nameserver(),
-                spf_sources=s.spf_sources, bounce_domain=s.bounce_domain,
-            )  # fmt: skip
+            return self.check_sending_domain(stored)
 
         return check
 
@@ -264,6 +282,32 @@ class App:
         s = self.settings
         return Policy.from_text(s.verify_exclude_verdicts, s.verify_exclude_reasons)
 
+    def verifier(self, checks: frozenset[Check]) -> Verifier:
+        """A verifier with this installation's lists and limits; ``history`` from the
+        database when that check is asked for."""
+        history = DatabaseHistory(self.engine) if "history" in checks else None
+        return build_verifier(self.settings, checks, clock=self.clock, history=history)
+
+    def domain_records(self, domain: SendingDomain) -> list[DnsRecordSpec]:
+        """The DNS records ``domain`` needs published (DKIM, SPF, DMARC, return path)."""
+        key, s = self.secret_key(), self.settings
+        return required_records(
+            domain=domain.domain, selector=domain.selector,
+            private_pem=domain.private_pem(key), ed25519_selector=domain.ed25519_selector,
+            ed25519_pem=domain.ed25519_pem(key), spf_sources=parse_sources(s.spf_sources),
+            bounce_domain=s.bounce_domain, mail_host=self.helo_name(),
+        )  # fmt: skip
+
+    def check_sending_domain(self, domain: SendingDomain) -> list[Finding]:
+        """Check over DNS that SPF, DKIM and DMARC are published as :meth:`domain_records`
+        says; raises ``DnsCheckError`` when DNS could not be asked. Runs its own event
+        loop: call it from a thread without one."""
+        s = self.settings
+        return check_sending_domain(
+            domain, self.secret_key(), nameserver=s.dns_nameserver(),
+            spf_sources=s.spf_sources, bounce_domain=s.bounce_domain,
+        )  # fmt: skip
+
     def shaping(self) -> Shaping:
         """The traffic shaping file in force (the shipped one unless configured)."""
         path = self.settings.shaping_file
@@ -324,6 +368,59 @@ class App:
         self.engine.dispose()
 
 
+def build_verifier(
+    settings: Settings,
+    checks: frozenset[Check],
+    *,
+    clock: Clock,
+    history: HistorySource | None = None,
+) -> Verifier:
+    """A :class:`Verifier` configured from settings (also for ad-hoc runs without a
+    database, which is why it is not only a method of :class:`App`)."""
+    extra = parse_domain_list(settings.verify_disposable_domains)
+    if settings.verify_disposable_file:
+        extra |= read_domain_file(Path(settings.verify_disposable_file).expanduser())
+    roles = parse_domain_list(settings.verify_role_accounts)
+    lists = ReferenceLists.build(
+        extra_disposable=extra,
+        allow=parse_domain_list(settings.verify_allow_domains),
+        roles=roles or None,
+    )
+    domains = None
+    if "dns" in checks or "probe" in checks:
+        domains = DomainChecker(
+            settings.dns_nameserver(),
+            clock=clock,
+            timeout=settings.verify_dns_timeout,
+            allowed_networks=parse_networks(settings.verify_mx_allowed_networks),
+        )
+    prober = None
+    if "probe" in checks:
+        helo = settings.helo_name or socket.getfqdn() or "localhost"
+        prober = Prober(
+            ProbeConfig(
+                helo_name=helo,
+                mail_from=settings.verify_probe_sender or f"postmaster@{helo}",
+                port=settings.smtp_port,
+                timeout=min(settings.smtp_timeout, 30.0),
+                min_interval=settings.verify_probe_interval,
+                skip_mx_suffixes=tuple(
+                    s.strip() for s in settings.verify_probe_skip_mx.split(",") if s.strip()
+                ),
+            )
+        )
+    if settings.verify_concurrency < 1:
+        raise ConfigError("setting verify_concurrency must be at least 1")
+    return Verifier(
+        lists=lists,
+        checks=checks,
+        domains=domains,
+        prober=prober,
+        history=history,
+        concurrency=settings.verify_concurrency,
+    )
+
+
 def ensure_data_dir(settings: Settings, *, create: bool) -> Path:
     path = settings.data_dir
     if path.is_dir():
@@ -336,7 +433,13 @@ def ensure_data_dir(settings: Settings, *, create: bool) -> Path:
     return path
 
 
-def open_app(settings: Settings, *, clock: Clock | None = None, create: bool = False) -> App:
+def open_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    create: bool = False,
+    sources: Mapping[str, Source] | None = None,
+) -> App:
     """Connect to the database and migrate it to the current schema.
 
     ``create`` makes the data directory when it is missing (``sendwell init``, the demo);
@@ -347,4 +450,6 @@ def open_app(settings: Settings, *, clock: Clock | None = None, create: bool = F
         ensure_data_dir(settings, create=create)
     engine = create_db_engine(settings.database_url_value())
     upgrade(engine)
-    return App(settings=settings, engine=engine, clock=clock or SystemClock())
+    return App(
+        settings=settings, engine=engine, clock=clock or SystemClock(), setting_sources=sources
+    )

@@ -322,7 +322,18 @@ class Settings:
         20, "Subscribe-form submissions accepted per client IP per hour (spam protection)."
     )
     web_max_body_bytes: int = setting(
-        10 * 1024 * 1024, "Largest HTTP request body (uploads included); bigger ones get 413."
+        10 * 1024 * 1024,
+        "Largest HTTP request body except import uploads; bigger ones get 413.",
+    )
+    web_max_upload_bytes: int = setting(
+        200 * 1024 * 1024,
+        "Largest subscriber file accepted by an import upload (`POST /api/v1/imports`, the "
+        "admin UI's import page); bigger ones get 413. Uploads are streamed to disk.",
+    )
+    web_background_jobs: int = setting(
+        2,
+        "Imports and list verifications one web process runs at once; further ones wait "
+        "in line (state `queued`).",
     )
 
     # -- audience (consent, double opt-in, sunset, import) ------------------------------
@@ -400,6 +411,39 @@ def setting_table() -> list[SettingInfo]:
                 secret=typ is Secret,
             )
         )
+    return rows
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    """One setting as in force: its value as text (secrets as stars) and its source."""
+
+    name: str
+    value: str
+    source: Source
+    help: str
+    type_name: str
+    secret: bool
+
+
+def effective_settings(
+    settings: Settings, sources: Mapping[str, Source] | None = None
+) -> list[EffectiveSetting]:
+    """Every setting's value and where it came from, for ``config show`` and the web UI.
+
+    Without ``sources`` (settings built in code, not loaded), a value equal to the default
+    is reported as ``default`` and any other as ``override``. Secrets are shown through
+    :class:`Secret`'s ``str``, so they are always stars.
+    """
+    rows = []
+    for info in setting_table():
+        value = getattr(settings, info.name)
+        if sources is not None and info.name in sources:
+            source = sources[info.name]
+        else:
+            source = "default" if value == info.default else "override"
+        kind = "secret" if info.secret else info.type_name
+        rows.append(EffectiveSetting(info.name, str(value), source, info.help, kind, info.secret))
     return rows
 
 

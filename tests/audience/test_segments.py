@@ -16,11 +16,14 @@ from sendwell.audience.segments import (
     create_segment,
     delete_segment,
     find_segment,
+    get_segment,
+    matching_ids,
+    update_segment,
 )
 from sendwell.audience.subscribers import add_subscribers
 from sendwell.campaigns.service import create_campaign, start_campaign
 from sendwell.clock import FrozenClock
-from sendwell.errors import ConflictError, InvalidInput
+from sendwell.errors import ConflictError, InvalidInput, NotFound
 from sendwell.store.schema import outbox, subscribers, subscriptions
 from tests.audience.helpers import event, sid
 
@@ -141,6 +144,10 @@ def _deep(n: int) -> dict[str, Any]:
         ({"list": "News"}, "whole number"),
         ({"subscribed": {"after": "yesterday"}}, "ISO date"),
         ({"sql": "1=1"}, "unknown segment filter"),
+        ({"list": 2**70}, "whole number"),
+        ({"opened_within_days": 10**9}, "at most"),
+        ({"subscribed": {"within_days": 10**6}}, "at most"),
+        ({"attr": "age", "op": ">", "value": 10**400}, "too large"),
         ([], "JSON object"),
         (_deep(25), "too deeply"),
     ],
@@ -234,3 +241,31 @@ def test_sunset_rule_and_reengagement(engine: Engine, clock: FrozenClock) -> Non
         conn.execute(update(outbox).values(status="delivered", done_at=now - timedelta(days=90)))
         again = statuses(True)
     assert again["bob@yahoo.com"] == "queued" and again["cy@gmail.com"] == "queued"
+
+
+def test_segments_are_renamed_redefined_and_list_their_members(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
+        _world(conn, clock)
+        pro = create_segment(conn, "Pro", {"attr": "plan", "value": "pro"}, now=now)
+        create_segment(conn, "Taken", {"attr": "plan", "value": "free"}, now=now)
+        update_segment(conn, pro, name=" Gmail ", now=now)
+        update_segment(conn, pro, definition={"field": "domain", "value": "gmail.com"}, now=now)
+        assert get_segment(conn, pro) == (pro, "Gmail", {"field": "domain", "value": "gmail.com"})
+        with pytest.raises(ConflictError):
+            update_segment(conn, pro, name="Taken", now=now)
+        with pytest.raises(InvalidInput):
+            update_segment(conn, pro, definition={"sql": "1"}, now=now)
+        with pytest.raises(InvalidInput):
+            update_segment(conn, pro, name="  ", now=now)
+        with pytest.raises(NotFound):
+            update_segment(conn, 999, name="x", now=now)
+        assert get_segment(conn, pro)[1] == "Gmail"  # refused changes changed nothing
+        definition = get_segment(conn, pro)[2]
+        first = matching_ids(conn, definition, now=now, limit=1)
+        second = matching_ids(conn, definition, now=now, after=first[0], limit=1)
+        emails = dict(conn.execute(select(subscribers.c.id, subscribers.c.email)).all())
+        assert [emails[i] for i in first + second] == ["ann@gmail.com", "cy@gmail.com"]
+        assert matching_ids(conn, definition, now=now, after=second[0]) == []

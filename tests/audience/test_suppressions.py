@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -13,6 +13,7 @@ from sendwell.audience.suppressions import (
     check_reason,
     is_suppressed,
     list_suppressions,
+    parse_expiry,
     suppress,
     suppress_hash,
     unsuppress,
@@ -49,3 +50,11 @@ def test_scopes_expiry_and_removal(engine: Engine, clock: FrozenClock) -> None:
             suppress_hash(conn, "not-a-hash", reason="manual", now=now)
     with pytest.raises(InvalidInput):
         check_reason("annoying")
+
+
+def test_expiry_dates_are_parsed_as_utc() -> None:
+    assert parse_expiry("") is None
+    assert parse_expiry(" 2027-01-31 ") == datetime(2027, 1, 31, tzinfo=UTC)
+    assert parse_expiry("2027-01-31T10:00+01:00") == datetime(2027, 1, 31, 9, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="--expires 'soon' is not an ISO date"):
+        parse_expiry("soon", "--expires")

@@ -27,6 +27,9 @@ def test_keys_are_stored_encrypted_and_usable(engine: Engine) -> None:
         assert d.domain == "example.com" and d.ed25519_selector == "s1e"
         assert b"PRIVATE KEY" not in raw.encode() and b"PRIVATE KEY" in d.private_pem(KEY)
         assert signer_for(conn, "example.com", KEY) is not None
+        selectors = d.public_selectors(KEY)
+        assert [s for s, _ in selectors] == ["s1", "s1e"]
+        assert selectors[0][1] == public_key_b64(d.private_pem(KEY))
         assert signer_for(conn, "other.com", KEY) is None
         with pytest.raises(ConflictError):
             add_domain(conn, "example.com", selector="s2", ed25519=False, secret_key=KEY, now=NOW)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from sendwell.clock import FrozenClock
+from sendwell.reports.export import reputation_json
 from sendwell.reports.reputation import reputation, total, verdict
 from tests.reports.helpers import known_campaign
 from tests.tracking.helpers import seed
@@ -27,3 +28,17 @@ def test_reputation_across_campaigns(engine: Engine, clock: FrozenClock) -> None
     assert rows[clean.campaign_id].bounce_verdict == "ok"
     everything = total(list(rows.values()))
     assert (everything.attempted, everything.hard_bounces) == (13, 1)
+
+
+def test_reputation_json_is_the_cli_contract(engine: Engine, clock: FrozenClock) -> None:
+    bad = known_campaign(engine, clock.now())
+    with engine.connect() as conn:
+        data = reputation_json(reputation(conn))
+    assert (data["target"], data["ceiling"]) == (0.001, 0.003)
+    [row] = data["campaigns"]
+    assert row["campaign"] == bad.campaign_id
+    assert (row["attempted"], row["hard_bounces"], row["bounce_rate"]) == (10, 1, 0.1)
+    assert row["complaint_verdict"] == "over"
+    assert data["total"]["campaign"] is None
+    assert data["total"]["name"] == "all campaigns"
+    assert reputation_json([])["total"]["attempted"] == 0

@@ -25,7 +25,10 @@ from sendwell.verify.service import (
     excluded_condition,
     excluded_subscriber_ids,
     history_findings,
+    list_members,
+    list_results,
     store_verifications,
+    verdict_counts,
     verify_list,
 )
 from sendwell.verify.verdict import Policy
@@ -138,3 +141,28 @@ def test_ad_hoc_results_without_a_subscriber(engine: Engine, clock: FrozenClock)
         assert written == 1  # an address with invalid syntax has no hash to key on
         row = conn.execute(select(verifications)).one()
     assert row.subscriber_id is None and row.checked_at == clock.now()
+
+
+def test_list_results_and_verdict_counts(engine: Engine, clock: FrozenClock) -> None:
+    list_id, _ = _setup(engine, clock.now())
+    verifier = Verifier(lists=ReferenceLists.build(), history=DatabaseHistory(engine))
+    with engine.begin() as conn:
+        store_verifications(conn, verifier.verify_offline(PEOPLE[:-1]), now=clock.now())
+    with engine.connect() as conn:
+        assert list_members(conn, list_id) == 6
+        assert verdict_counts(conn, list_id) == {
+            "valid": 1, "risky": 3, "invalid": 1, "unknown": 0, "unverified": 1,
+        }  # fmt: skip
+        everyone = list_results(conn, list_id, limit=4)
+        rest = list_results(conn, list_id, after=everyone[-1].subscriber_id, limit=4)
+        assert [r.email for r in everyone + rest] == PEOPLE
+        assert everyone[1].verification is not None
+        assert everyone[1].verification.reasons == ("role",)
+        assert rest[-1].verification is None
+        invalid = list_results(conn, list_id, verdict="invalid")
+        assert [(r.email, r.verification.verdict if r.verification else None) for r in invalid] == [
+            ("gone@example.com", "invalid")
+        ]
+        never = list_results(conn, list_id, verdict="unverified")
+        assert [r.email for r in never] == ["never@example.com"]
+        assert list_results(conn, list_id + 1) == []

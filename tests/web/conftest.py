@@ -6,7 +6,9 @@ in ``test_server.py`` goes through a real uvicorn server on loopback.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,10 @@ from sendwell.campaigns.service import create_campaign
 from sendwell.clock import FrozenClock
 from sendwell.config import Secret, Settings
 from sendwell.domains.store import add_domain, find_domain
+from sendwell.sandbox import DnsRecord, Sandbox, SandboxConfig, SandboxThread
 from sendwell.web.app import create_app
+from sendwell.web.jobs import create_job
+from sendwell.web.runner import JobRunner
 from sendwell.web.tokens import create_token
 from sendwell.web.users import create_user
 from tests.dns_thread import DnsThread, dns_thread
@@ -137,3 +142,52 @@ def seed(app: App, *, people: int = 3, list_name: str = "News") -> tuple[int, in
     if dns is not None:
         dns.publish_domain(domain, app.secret_key())
     return ml.id, c.id
+
+
+@contextmanager
+def sandboxed(
+    app: App,
+    records: tuple[DnsRecord, ...] = (),
+    faults: dict[str, str] | None = None,
+    **changes: object,
+) -> Iterator[tuple[App, SandboxThread]]:
+    """The sandbox (DNS + provider MX servers on loopback, plus ``records`` and DNS
+    ``faults``) and a copy of ``app`` whose DNS, SMTP and verification settings point at it."""
+    config = SandboxConfig.load()
+    world = Sandbox(
+        SandboxConfig(
+            config.providers, (*config.dns_records, *records),
+            {**config.dns_faults, **(faults or {})}, dns_port=0, smtp_port=0,
+        )
+    )  # fmt: skip
+    with SandboxThread(world) as sandbox:
+        host, port = sandbox.dns_address
+        settings = app.settings.replace(
+            dns_resolver=f"{host}:{port}", smtp_port=sandbox.smtp_port,
+            verify_mx_allowed_networks="127.0.0.0/8", **changes,
+        )  # fmt: skip
+        yield App(settings=settings, engine=app.engine, clock=app.clock), sandbox
+
+
+@contextmanager
+def busy(runner: JobRunner) -> Iterator[None]:
+    """Every thread of ``runner`` kept busy, so jobs submitted meanwhile stay queued."""
+    release = threading.Event()
+    blockers = []
+    for _ in range(runner.workers):
+        with runner.app.engine.begin() as conn:
+            job = create_job(conn, "verify_list", state="queued", params={},
+                             created_by="test", now=runner.app.clock.now())  # fmt: skip
+        runner.submit(job.id, lambda ctx: {"released": release.wait(60)})
+        blockers.append(job.id)
+    try:
+        yield
+    finally:
+        release.set()
+        for job_id in blockers:
+            runner.wait(job_id)
+
+
+def runner_of(client: TestClient) -> JobRunner:
+    runner: JobRunner = client.app.state.sendwell_jobs  # type: ignore[attr-defined]
+    return runner

@@ -24,6 +24,16 @@ def test_users_and_tokens_commands(run: Run, tmp_path: Path) -> None:  # noqa: F
     dup = run("users", "add", "ann@example.com", "--password-stdin", stdin="long enough pw\n")
     assert dup.returncode == 1
     assert dup.stderr.strip() == "error: a user ann@example.com already exists"
+    last = run("users", "remove", "ann@example.com")
+    assert last.returncode == 1
+    assert "only user" in last.stderr
+    assert run("users", "add", "bo@example.com", "--password-stdin", stdin="long enough pw\n")
+    removed = run("users", "remove", "ANN@example.com")
+    assert removed.returncode == 0, removed.stderr
+    assert "user ann@example.com removed" in removed.stdout
+    assert run("users", "remove", "ann@example.com").stderr.strip() == (
+        "error: no user ann@example.com"
+    )
 
     bad = run("tokens", "create", "--scope", "lists:admin")
     assert bad.returncode == 1

@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 
 from sendwell import errors
 from sendwell.app import App
+from sendwell.domains.check import DnsCheckError
 from sendwell.web.errors import classify
 from tests.web.conftest import token_for
 
@@ -29,6 +30,7 @@ def engine(sqlite_engine: Engine) -> Engine:
         (errors.StorageError("x"), 503, "storage_unavailable"),
         (errors.ConfigError("x"), 500, "config_error"),
         (errors.TemporaryFailure(421, "busy"), 502, "delivery_error"),
+        (DnsCheckError("DNS lookup failed"), 502, "dns_unavailable"),
     ],
 )
 def test_every_error_class_has_a_status(

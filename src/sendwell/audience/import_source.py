@@ -120,6 +120,11 @@ def _target(name: str, mapping: dict[str, str]) -> str:
     return key if key in FIELDS else f"attr:{name.strip()}"
 
 
+def guess_target(column: str) -> str:
+    """Where a column goes when no mapping names it (``email``, ``attr:City``, ...)."""
+    return _target(column, {})
+
+
 def _open_text(
     path: Path, encoding: str, on_bytes: Callable[[int], None] | None
 ) -> io.TextIOWrapper:

@@ -98,9 +98,21 @@ MAX_DEPTH = 20
 
 
 def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    # The upper bound keeps values inside a 64-bit column, where a database driver would
+    # otherwise fail with an overflow instead of a message.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise InvalidInput(f"{what} must be a non-negative whole number, not {value!r}")
     return value
+
+
+MAX_DAYS = 36500  # a century: longer windows mean "ever" and overflow date arithmetic
+
+
+def _days(value: Any, what: str) -> int:
+    days = _int(value, what)
+    if days > MAX_DAYS:
+        raise InvalidInput(f"{what} is at most {MAX_DAYS} days, not {days}")
+    return days
 
 
 def _when(value: Any, what: str) -> datetime:
@@ -127,7 +139,11 @@ def _compare(column: Any, op: str, value: Any, *, json: bool) -> ColumnElement[b
         return func.lower(text).contains(str(value).lower(), autoescape=True)
     if op in ("<", ">") and isinstance(value, (int, float)) and not isinstance(value, bool):
         number = case((_IsNumeric(text), cast(text, Float)), else_=None)
-        return number < value if op == "<" else number > value
+        try:
+            bound = float(value)  # a huge int would overflow the driver's integer binding
+        except OverflowError:
+            raise InvalidInput(f"{value!r} is too large a number to compare with") from None
+        return number < bound if op == "<" else number > bound
     if op == "<":
         return text < str(value)
     if op == ">":
@@ -216,16 +232,16 @@ def compile_segment(definition: Any, *, now: datetime, _depth: int = 0) -> Colum
             elif key == "before":
                 cond = and_(cond, subscriptions.c.created_at < _when(value, "before"))
             elif key == "within_days":
-                since = now - timedelta(days=_int(value, "within_days"))
+                since = now - timedelta(days=_days(value, "within_days"))
                 cond = and_(cond, subscriptions.c.created_at >= since)
             else:
                 raise InvalidInput(f"unknown key {key!r} in 'subscribed'")
         return _having(subscriptions.c.subscriber_id, cond)
     if "opened_within_days" in d:
-        days = _int(d["opened_within_days"], "opened_within_days")
+        days = _days(d["opened_within_days"], "opened_within_days")
         return _engaged("open", now - timedelta(days=days))
     if "clicked_within_days" in d:
-        days = _int(d["clicked_within_days"], "clicked_within_days")
+        days = _days(d["clicked_within_days"], "clicked_within_days")
         return _engaged("click", now - timedelta(days=days))
     if "never_opened" in d:
         never = not_(_engaged("open", None))
@@ -266,6 +282,60 @@ def create_segment(conn: Connection, name: str, definition: Any, *, now: datetim
     except IntegrityError:
         raise ConflictError(f"a segment named {name!r} already exists") from None
     return int(new_id)
+
+
+def update_segment(
+    conn: Connection,
+    segment_id: int,
+    *,
+    name: str | None = None,
+    definition: Any = None,
+    now: datetime,
+) -> None:
+    """Rename a segment and/or replace its filter (validated by compiling it).
+
+    A campaign that targets the segment picks up the new filter when it starts; running
+    campaigns already have their recipients.
+    """
+    values: dict[str, Any] = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("a segment needs a name")
+        values["name"] = name
+    if definition is not None:
+        compile_segment(definition, now=now)
+        values["definition"] = definition
+    get_segment(conn, segment_id)
+    if not values:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(segments.update().where(segments.c.id == segment_id).values(**values))
+    except IntegrityError:
+        raise ConflictError(f"a segment named {name!r} already exists") from None
+
+
+def get_segment(conn: Connection, segment_id: int) -> tuple[int, str, Any]:
+    """(id, name, definition) of one segment by id."""
+    row = conn.execute(select(segments).where(segments.c.id == segment_id)).first()
+    if row is None:
+        raise NotFound(f"no segment with id {segment_id}")
+    return int(row.id), str(row.name), row.definition
+
+
+def matching_ids(
+    conn: Connection, definition: Any, *, now: datetime, after: int = 0, limit: int = 50
+) -> list[int]:
+    """Ids of active subscribers a definition matches, by id, after ``after`` (paging)."""
+    cond = compile_segment(definition, now=now)
+    rows = conn.execute(
+        select(subscribers.c.id)
+        .where(and_(subscribers.c.status == "active", subscribers.c.id > after, cond))
+        .order_by(subscribers.c.id)
+        .limit(limit)
+    )
+    return [int(r[0]) for r in rows]
 
 
 def find_segment(conn: Connection, name_or_id: str) -> tuple[int, str, Any]:

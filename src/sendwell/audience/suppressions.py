@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -92,6 +92,19 @@ class Suppression:
     detail: str
     created_at: datetime
     expires_at: datetime | None
+
+
+def parse_expiry(text: str, what: str = "expiry") -> datetime | None:
+    """An ISO date or time when a suppression lapses (UTC unless it says otherwise);
+    empty text means never."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{what} {text!r} is not an ISO date (2027-01-31)") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def check_reason(reason: str) -> SuppressionReason:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -21,6 +20,7 @@ from sendwell.audience.suppressions import (
     REASONS,
     check_reason,
     list_suppressions,
+    parse_expiry,
     suppress,
     suppress_hash,
     unsuppress,
@@ -31,16 +31,6 @@ from sendwell.errors import InvalidInput
 
 suppressions_app = typer.Typer(help="Addresses that are never mailed.", no_args_is_help=True)
 _HASH = re.compile(r"[0-9a-f]{64}")
-
-
-def _expiry(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"--expires {text!r} is not an ISO date (2027-01-31)") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @suppressions_app.command("add")
@@ -61,7 +51,7 @@ def suppressions_add(
             now=a.clock.now(),
             list_id=list_id,
             detail=detail,
-            expires_at=_expiry(expires),
+            expires_at=parse_expiry(expires, "--expires"),
         )
     out.print(f"{email} {'suppressed' if added else 'was already suppressed'}", markup=False)
 

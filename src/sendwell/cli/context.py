@@ -22,7 +22,11 @@ def settings() -> Settings:
 
 @contextmanager
 def opened(*, create: bool = False, config: Settings | None = None) -> Iterator[App]:
-    app = open_app(config or settings(), create=create)
+    if config is None:
+        config, sources = load_settings()
+        app = open_app(config, create=create, sources=sources)
+    else:
+        app = open_app(config, create=create)
     try:
         yield app
     finally:

@@ -6,46 +6,23 @@ records to publish are shown.
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 from rich.table import Table
 
-from sendwell.app import App
 from sendwell.cli import context
 from sendwell.cli.context import out
-from sendwell.compose.dkim import public_key_b64
-from sendwell.domains.check import DnsLookup, check_domain
-from sendwell.domains.records import DnsRecordSpec, parse_sources, required_records
-from sendwell.domains.store import SendingDomain, add_domain, all_domains, get_domain
+from sendwell.domains.records import DnsRecordSpec
+from sendwell.domains.store import add_domain, all_domains, get_domain
 from sendwell.errors import ConflictError
 
 domains_app = typer.Typer(help="Sending domains: DKIM keys and DNS records.", no_args_is_help=True)
 
 
-def _records(a: App, d: SendingDomain) -> list[DnsRecordSpec]:
-    key = a.secret_key()
-    return required_records(
-        domain=d.domain,
-        selector=d.selector,
-        private_pem=d.private_pem(key),
-        ed25519_selector=d.ed25519_selector,
-        ed25519_pem=d.ed25519_pem(key),
-        spf_sources=parse_sources(a.settings.spf_sources),
-        bounce_domain=a.settings.bounce_domain,
-        mail_host=a.helo_name(),
-    )
-
-
 def _print_records(records: list[DnsRecordSpec]) -> None:
     for r in records:
-        value = r.value
-        if r.rtype == "TXT":
-            # A TXT string holds at most 255 bytes; longer values are several strings.
-            value = " ".join(f'"{r.value[i : i + 255]}"' for i in range(0, len(r.value), 255))
         # One plain line per record, so it can be copied into a zone file as it is.
         out.print(f"; {r.purpose}", soft_wrap=True)
-        out.print(f"{r.name}. IN {r.rtype} {value}", soft_wrap=True)
+        out.print(r.zone_line, soft_wrap=True, markup=False)
 
 
 @domains_app.command("add")
@@ -62,7 +39,7 @@ def add(
             conn, domain, selector=selector, ed25519=ed25519,
             secret_key=a.secret_key(), now=a.clock.now(),
         )  # fmt: skip
-        records = _records(a, added)
+        records = a.domain_records(added)
     out.print(f"sending domain {added.domain} added; publish these DNS records:")
     _print_records(records)
 
@@ -84,28 +61,16 @@ def ls() -> None:
 def records(domain: str = typer.Argument(..., help="A sending domain added before.")) -> None:
     """Print again the DNS records DOMAIN needs."""
     with context.opened() as a, a.engine.connect() as conn:
-        _print_records(_records(a, get_domain(conn, domain)))
+        _print_records(a.domain_records(get_domain(conn, domain)))
 
 
 @domains_app.command("check")
 def check(domain: str = typer.Argument(..., help="A sending domain added before.")) -> None:
     """Verify over DNS that SPF covers the sources, the DKIM key matches, DMARC aligns."""
-    with context.opened() as a, a.engine.connect() as conn:
-        d = get_domain(conn, domain)
-        key = a.secret_key()
-        selectors = [(d.selector, public_key_b64(d.private_pem(key)))]
-        ed_pem = d.ed25519_pem(key)
-        if d.ed25519_selector and ed_pem:
-            selectors.append((d.ed25519_selector, public_key_b64(ed_pem)))
-        findings = asyncio.run(
-            check_domain(
-                DnsLookup(a.settings.dns_nameserver()),
-                domain=d.domain,
-                selectors=selectors,
-                spf_sources=a.settings.spf_sources,
-                bounce_domain=a.settings.bounce_domain,
-            )
-        )
+    with context.opened() as a:
+        with a.engine.connect() as conn:
+            d = get_domain(conn, domain)
+        findings = a.check_sending_domain(d)
     table = Table("check", "result", "detail", "fix", title=f"{d.domain}")
     for f in findings:
         table.add_row(f.check, "ok" if f.ok else "FAIL", f.detail, f.fix)

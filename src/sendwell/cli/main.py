@@ -32,7 +32,7 @@ from sendwell.cli import (
     worker,
 )
 from sendwell.cli.context import err, out
-from sendwell.config import load_settings, setting_table
+from sendwell.config import effective_settings, load_settings
 from sendwell.errors import SendwellError
 from sendwell.store.engine import describe
 from sendwell.store.migrate import current_revisions
@@ -65,17 +65,10 @@ def config_show(
 ) -> None:
     """Print every setting, its value (secrets as stars) and where the value came from."""
     settings, sources = load_settings()
-    rows = []
-    for info in setting_table():
-        value = getattr(settings, info.name)
-        rows.append(
-            {
-                "name": info.name,
-                "value": str(value),
-                "source": sources[info.name],
-                "help": info.help,
-            }
-        )
+    rows = [
+        {"name": s.name, "value": s.value, "source": s.source, "help": s.help}
+        for s in effective_settings(settings, sources)
+    ]
     if as_json:
         print(json.dumps(rows, indent=2))
         return

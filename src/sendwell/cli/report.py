@@ -19,12 +19,11 @@ from rich.table import Table
 from sendwell.cli import context
 from sendwell.cli.context import out
 from sendwell.errors import InvalidInput
-from sendwell.reports.campaign import CampaignReport, campaign_report
-from sendwell.reports.charts import all_charts
-from sendwell.reports.export import report_json, write_csv
-from sendwell.reports.reputation import CEILING, TARGET, CampaignReputation, reputation, total
-from sendwell.reports.series import time_series
-from sendwell.reports.sites import SiteStats, site_report
+from sendwell.reports.campaign import CampaignReport
+from sendwell.reports.export import reputation_json
+from sendwell.reports.full import full_report
+from sendwell.reports.reputation import CEILING, TARGET, reputation, total
+from sendwell.reports.sites import SiteStats
 
 
 def _pct(part: int, whole: int) -> str:
@@ -102,21 +101,17 @@ def register(app: typer.Typer) -> None:
             raise InvalidInput(f"expected a campaign id or 'reputation', not {target!r}")
         bucket: Literal["hour", "day"] = "day" if step == "day" else "hour"
         with context.opened() as a, a.engine.connect() as conn:
-            r = campaign_report(conn, int(target))
-            sites = site_report(conn, [r.campaign_id])
-            buckets = time_series(conn, r.campaign_id, bucket)
-        data = report_json(r, sites, buckets)
+            full = full_report(conn, int(target), bucket)
         if csv_file is not None:
-            with csv_file.open("w", newline="", encoding="utf-8") as fh:
-                write_csv(data, fh)
+            csv_file.write_text(full.as_csv(), encoding="utf-8", newline="")
         if charts is not None:
             charts.mkdir(parents=True, exist_ok=True)
-            for name, svg in all_charts(r, buckets, sites, bucket).items():
-                (charts / name).write_text(svg, encoding="utf-8")
+            for name, svg in full.charts().items():
+                (charts / f"{name}.svg").write_text(svg, encoding="utf-8")
         if as_json:
-            print(json.dumps(data))
+            print(json.dumps(full.as_json()))
         elif csv_file is None and charts is None:
-            _tables(r, sites)
+            _tables(full.report, full.sites)
         else:
             written = [str(p) for p in (csv_file, charts) if p is not None]
             out.print(f"wrote {', '.join(written)}")
@@ -125,34 +120,15 @@ def register(app: typer.Typer) -> None:
 def _reputation(as_json: bool, limit: int) -> None:
     with context.opened() as a, a.engine.connect() as conn:
         rows = reputation(conn, limit=limit)
-    everything = total(rows)
     if as_json:
-        print(json.dumps({
-            "target": TARGET, "ceiling": CEILING,
-            "campaigns": [_rep_json(r) for r in rows], "total": _rep_json(everything),
-        }))  # fmt: skip
+        print(json.dumps(reputation_json(rows)))
         return
     table = Table("campaign", "attempted", "delivered", "bounce rate", "", "complaint rate", "",
                   title=f"reputation (target {TARGET:.1%}, ceiling {CEILING:.1%})")  # fmt: skip
-    for r in [*rows, everything]:
+    for r in [*rows, total(rows)]:
         table.add_row(
             f"{r.campaign_id} {r.name}" if r.campaign_id else r.name, str(r.attempted),
             str(r.delivered), f"{r.bounce_rate:.3%}", r.bounce_verdict,
             f"{r.complaint_rate:.3%}", r.complaint_verdict,
         )  # fmt: skip
     out.print(table)
-
-
-def _rep_json(r: CampaignReputation) -> dict[str, object]:
-    return {
-        "campaign": r.campaign_id or None,
-        "name": r.name,
-        "attempted": r.attempted,
-        "delivered": r.delivered,
-        "hard_bounces": r.hard_bounces,
-        "complaints": r.complaints,
-        "bounce_rate": round(r.bounce_rate, 6),
-        "complaint_rate": round(r.complaint_rate, 6),
-        "bounce_verdict": r.bounce_verdict,
-        "complaint_verdict": r.complaint_verdict,
-    }

@@ -11,7 +11,7 @@ from sendwell.cli import context
 from sendwell.cli.context import out
 from sendwell.errors import InvalidInput
 from sendwell.web.tokens import SCOPES, all_tokens, create_token, revoke_token
-from sendwell.web.users import all_users, create_user, set_password
+from sendwell.web.users import all_users, create_user, find_user, remove_user, set_password
 
 users_app = typer.Typer(help="Admin UI users.", no_args_is_help=True)
 tokens_app = typer.Typer(help="REST API tokens.", no_args_is_help=True)
@@ -48,12 +48,20 @@ def users_passwd(
         False, "--password-stdin", help="Read the password from the first line of stdin."
     ),
 ) -> None:
-    """Set a new password for a user."""
+    """Set a new password for a user (their sessions end)."""
     password = _password(password_stdin)
     with context.opened() as a, a.engine.begin() as conn:
         if not set_password(conn, email, password):
             raise InvalidInput(f"no user {email}")
     out.print(f"password of {email} changed", markup=False)
+
+
+@users_app.command("remove")
+def users_remove(email: str = typer.Argument(..., help="The user's email address.")) -> None:
+    """Remove a user and end their sessions (the last user cannot be removed)."""
+    with context.opened() as a, a.engine.begin() as conn:
+        user = remove_user(conn, find_user(conn, email).id)
+    out.print(f"user {user.email} removed", markup=False)
 
 
 @users_app.command("ls")

@@ -23,7 +23,6 @@ import asyncio
 import csv
 import json
 import re
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -41,18 +40,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sendwell.app import App, open_app
+from sendwell.app import App, build_verifier, open_app
 from sendwell.audience.lists import find_list
 from sendwell.cli import context
 from sendwell.cli.context import err, out
-from sendwell.clock import Clock, SystemClock
+from sendwell.clock import SystemClock
 from sendwell.config import Settings
-from sendwell.errors import ConfigError, InvalidInput
-from sendwell.verify.bulk import HistorySource, Verifier
+from sendwell.errors import InvalidInput
+from sendwell.verify.bulk import Verifier
 from sendwell.verify.checks import rejected
-from sendwell.verify.domains import DomainChecker, parse_networks
-from sendwell.verify.lists import ReferenceLists, parse_domain_list, read_domain_file
-from sendwell.verify.probe import ProbeConfig, Prober
 from sendwell.verify.records import CHECKS, DEFAULT_CHECKS, Check, Finding, Reason, Verification
 from sendwell.verify.service import DatabaseHistory, verify_list
 
@@ -91,58 +87,6 @@ def parse_checks(text: str | None, *, probe: bool) -> frozenset[Check]:
     if probe:
         chosen.add("probe")
     return frozenset(chosen)
-
-
-def build_verifier(
-    settings: Settings,
-    checks: frozenset[Check],
-    *,
-    clock: Clock,
-    history: HistorySource | None = None,
-) -> Verifier:
-    """A :class:`Verifier` configured from settings (the verify part of composition)."""
-    extra = parse_domain_list(settings.verify_disposable_domains)
-    if settings.verify_disposable_file:
-        extra |= read_domain_file(Path(settings.verify_disposable_file).expanduser())
-    roles = parse_domain_list(settings.verify_role_accounts)
-    lists = ReferenceLists.build(
-        extra_disposable=extra,
-        allow=parse_domain_list(settings.verify_allow_domains),
-        roles=roles or None,
-    )
-    domains = None
-    if "dns" in checks or "probe" in checks:
-        domains = DomainChecker(
-            settings.dns_nameserver(),
-            clock=clock,
-            timeout=settings.verify_dns_timeout,
-            allowed_networks=parse_networks(settings.verify_mx_allowed_networks),
-        )
-    prober = None
-    if "probe" in checks:
-        helo = settings.helo_name or socket.getfqdn() or "localhost"
-        prober = Prober(
-            ProbeConfig(
-                helo_name=helo,
-                mail_from=settings.verify_probe_sender or f"postmaster@{helo}",
-                port=settings.smtp_port,
-                timeout=min(settings.smtp_timeout, 30.0),
-                min_interval=settings.verify_probe_interval,
-                skip_mx_suffixes=tuple(
-                    s.strip() for s in settings.verify_probe_skip_mx.split(",") if s.strip()
-                ),
-            )
-        )
-    if settings.verify_concurrency < 1:
-        raise ConfigError("setting verify_concurrency must be at least 1")
-    return Verifier(
-        lists=lists,
-        checks=checks,
-        domains=domains,
-        prober=prober,
-        history=history,
-        concurrency=settings.verify_concurrency,
-    )
 
 
 # -- reading input ----------------------------------------------------------------------
@@ -445,4 +389,4 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
 
 
-__all__ = ["build_verifier", "csv_addresses", "parse_checks", "read_lines", "register"]
+__all__ = ["csv_addresses", "parse_checks", "read_lines", "register"]

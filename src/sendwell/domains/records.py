@@ -32,6 +32,19 @@ class DnsRecordSpec:
     value: str
     purpose: str
 
+    @property
+    def zone_value(self) -> str:
+        """The value as a zone file writes it: a TXT value as quoted strings of at most
+        255 bytes each (the most one TXT string holds)."""
+        if self.rtype != "TXT":
+            return self.value
+        return " ".join(f'"{self.value[i : i + 255]}"' for i in range(0, len(self.value), 255))
+
+    @property
+    def zone_line(self) -> str:
+        """One line to paste into a zone file as it is."""
+        return f"{self.name}. IN {self.rtype} {self.zone_value}"
+
 
 def spf_mechanisms(sources: list[str]) -> list[str]:
     """``spf_sources`` entries as SPF mechanisms (``ip4:``, ``ip6:``, ``include:``)."""

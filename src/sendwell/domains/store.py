@@ -17,6 +17,7 @@ from sendwell.compose.dkim import (
     DkimSigner,
     generate_ed25519_pem,
     generate_rsa_pem,
+    public_key_b64,
 )
 from sendwell.domains.keys import seal, unseal
 from sendwell.errors import ConflictError, InvalidInput, NotFound
@@ -42,6 +43,14 @@ class SendingDomain:
 
     def ed25519_pem(self, secret_key: bytes) -> bytes | None:
         return unseal(self.ed25519_sealed, secret_key) if self.ed25519_sealed else None
+
+    def public_selectors(self, secret_key: bytes) -> list[tuple[str, str]]:
+        """(selector, base64 public key) of each key, as the DNS check compares them."""
+        selectors = [(self.selector, public_key_b64(self.private_pem(secret_key)))]
+        ed_pem = self.ed25519_pem(secret_key)
+        if self.ed25519_selector and ed_pem:
+            selectors.append((self.ed25519_selector, public_key_b64(ed_pem)))
+        return selectors
 
 
 def normalize_domain(domain: str) -> str:

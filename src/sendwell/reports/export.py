@@ -2,7 +2,8 @@
 
 JSON (``report_json``) is the stable machine contract of ``sendwell report ID --json``:
 ``{"campaign": {...}, "delivery": {...}, "opens": {...}, "clicks": {...}, "links": [...],
-"sites": [...], "series": [...]}``.
+"sites": [...], "series": [...]}``; ``reputation_json`` that of ``sendwell report reputation
+--json``: ``{"target", "ceiling", "campaigns": [...], "total": {...}}``.
 
 CSV (``write_csv``) is one long table — ``section,key,metric,value`` — so the summary,
 per-link, per-site and per-hour numbers fit one file a spreadsheet can pivot.
@@ -16,6 +17,7 @@ from dataclasses import asdict
 from typing import IO, Any
 
 from sendwell.reports.campaign import CampaignReport
+from sendwell.reports.reputation import CEILING, TARGET, CampaignReputation, total
 from sendwell.reports.series import Bucket
 from sendwell.reports.sites import SiteStats
 
@@ -81,3 +83,29 @@ def write_csv(data: dict[str, Any], out: IO[str]) -> None:
         for metric, value in bucket.items():
             if metric != "start":
                 w.writerow(["series", bucket["start"], metric, value])
+
+
+def reputation_row(r: CampaignReputation) -> dict[str, Any]:
+    """One campaign's (or the total's, ``campaign`` null) reputation figures."""
+    return {
+        "campaign": r.campaign_id or None,
+        "name": r.name,
+        "attempted": r.attempted,
+        "delivered": r.delivered,
+        "hard_bounces": r.hard_bounces,
+        "complaints": r.complaints,
+        "bounce_rate": round(r.bounce_rate, 6),
+        "complaint_rate": round(r.complaint_rate, 6),
+        "bounce_verdict": r.bounce_verdict,
+        "complaint_verdict": r.complaint_verdict,
+    }
+
+
+def reputation_json(rows: Sequence[CampaignReputation]) -> dict[str, Any]:
+    """Recent campaigns' rates against the target and ceiling, and all of them together."""
+    return {
+        "target": TARGET,
+        "ceiling": CEILING,
+        "campaigns": [reputation_row(r) for r in rows],
+        "total": reputation_row(total(list(rows))),
+    }

@@ -50,6 +50,7 @@ from sendwell.verify.verdict import Policy, excluded_by_policy
 __all__ = [
     "AudienceQuality",
     "DatabaseHistory",
+    "ListResult",
     "ListSummary",
     "StoredVerification",
     "audience_quality",
@@ -57,7 +58,10 @@ __all__ = [
     "excluded_subscriber_ids",
     "history_findings",
     "latest_verification",
+    "list_members",
+    "list_results",
     "store_verifications",
+    "verdict_counts",
     "verify_list",
 ]
 
@@ -280,11 +284,80 @@ def latest_verification(conn: Connection, email_hash: str) -> StoredVerification
     row = conn.execute(
         select(verifications).where(verifications.c.email_hash == email_hash)
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _stored(row)
+
+
+def list_members(conn: Connection, list_id: int) -> int:
+    """How many subscribers ``verify_list`` would check (every subscription status)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(subscriptions)
+            .where(subscriptions.c.list_id == list_id)
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """One member of a list with the latest verification of their address (if any)."""
+
+    subscriber_id: int
+    email: str
+    verification: StoredVerification | None
+
+
+def list_results(
+    conn: Connection,
+    list_id: int,
+    *,
+    verdict: str | None = None,
+    after: int = 0,
+    limit: int = 50,
+) -> list[ListResult]:
+    """Members of a list by subscriber id with their stored verification; ``verdict``
+    ``"unverified"`` gives those never verified."""
+    query = (
+        select(subscribers.c.id, subscribers.c.email, verifications)
+        .join(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
+        .outerjoin(verifications, verifications.c.email_hash == subscribers.c.email_hash)
+        .where(subscriptions.c.list_id == list_id, subscribers.c.id > after)
+    )
+    if verdict == "unverified":
+        query = query.where(verifications.c.id.is_(None))
+    elif verdict:
+        query = query.where(verifications.c.verdict == verdict)
+    rows = conn.execute(query.order_by(subscribers.c.id).limit(limit)).all()
+    return [
+        ListResult(
+            subscriber_id=r[0],
+            email=r[1],
+            verification=None if r.verdict is None else _stored(r),
+        )
+        for r in rows
+    ]
+
+
+def _stored(row: Any) -> StoredVerification:
     return StoredVerification(
         verdict=row.verdict, score=row.score,
         reasons=tuple(code for code in row.reason_codes.split(",") if code),
         suggestion=row.suggestion, disposable=row.disposable, role=row.role, free=row.free,
         checked_at=row.checked_at,
     )  # fmt: skip
+
+
+def verdict_counts(conn: Connection, list_id: int) -> dict[str, int]:
+    """Members of a list by the verdict of their latest verification, and ``unverified``."""
+    rows = conn.execute(
+        select(verifications.c.verdict, func.count())
+        .select_from(subscriptions)
+        .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
+        .outerjoin(verifications, verifications.c.email_hash == subscribers.c.email_hash)
+        .where(subscriptions.c.list_id == list_id)
+        .group_by(verifications.c.verdict)
+    ).all()
+    counts: dict[str, int] = {v: 0 for v in VERDICTS} | {"unverified": 0}
+    for verdict, n in rows:
+        counts[verdict or "unverified"] += int(n)
+    return counts

@@ -15,7 +15,17 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sendwell.app import App
-from sendwell.web import admin_audience, admin_campaigns
+from sendwell.web import (
+    admin_audience,
+    admin_campaigns,
+    admin_domains,
+    admin_imports,
+    admin_reports,
+    admin_segments,
+    admin_settings,
+    admin_suppressions,
+    admin_verification,
+)
 from sendwell.web.auth import check_csrf, client_ip, get_app, optional_session
 from sendwell.web.errors import WebError
 from sendwell.web.ratelimit import clear, count_attempt, over_limit
@@ -26,6 +36,10 @@ from sendwell.web.users import authenticate
 LOGIN_CSRF_COOKIE = "sendwell_login_csrf"
 HOME = "/admin/"
 IP_LIMIT_FACTOR = 10  # failed sign-ins per IP, as a multiple of the per-user limit
+PAGES = (
+    admin_audience, admin_imports, admin_segments, admin_verification, admin_suppressions,
+    admin_campaigns, admin_reports, admin_domains, admin_settings,
+)  # fmt: skip
 
 
 def safe_next(target: str) -> str:
@@ -108,8 +122,8 @@ def build_router() -> APIRouter:
         response.delete_cookie(COOKIE, path="/")
         return response
 
-    router.include_router(admin_audience.router)
-    router.include_router(admin_campaigns.router)
+    for module in PAGES:
+        router.include_router(module.router)
     return router
 
 

@@ -1,5 +1,8 @@
 """Admin pages for the audience: dashboard, lists (with create), subscribers (search, detail).
 
+The dashboard also shows the sender's reputation: hard-bounce and complaint rates of the
+last ten started campaigns against the 0.1 % target and 0.3 % ceiling (``reports``).
+
 The subscriber page shows every subscription and the consent log (``audience.consent``);
 suppression rows are keyed by address hash, so the page says whether the address is
 suppressed without listing other people's entries.
@@ -17,6 +20,7 @@ from sendwell.audience.consent import history
 from sendwell.audience.lists import all_lists, create_list
 from sendwell.campaigns.service import campaign_status
 from sendwell.errors import NotFound
+from sendwell.reports.reputation import CEILING, TARGET, reputation, total
 from sendwell.store.schema import subscribers
 from sendwell.verify.service import latest_verification
 from sendwell.web.api.common import MAX_ID
@@ -46,7 +50,11 @@ def dashboard(
         ]
         lists = all_lists(conn)
         people = conn.execute(select(func.count()).select_from(subscribers)).scalar_one()
-    return render(request, "dashboard.html", session, recent=recent, lists=lists, people=people)
+        rep = reputation(conn, limit=10)
+    return render(
+        request, "dashboard.html", session, recent=recent, lists=lists, people=people,
+        reputation=rep, overall=total(rep), target=TARGET, ceiling=CEILING,
+    )  # fmt: skip
 
 
 @router.get("/lists")

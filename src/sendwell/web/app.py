@@ -11,13 +11,19 @@ is no global):
 * ``/webhooks/{ses,sendgrid,mailgun,postmark}`` — provider feedback;
 * ``/healthz`` — liveness for load balancers.
 
-Request bodies larger than ``web_max_body_bytes`` are refused with 413 and every
-response carries conservative security headers (:mod:`sendwell.web.middleware`).
+Request bodies larger than ``web_max_body_bytes`` (import uploads:
+``web_max_upload_bytes``) are refused with 413 and every response carries conservative
+security headers (:mod:`sendwell.web.middleware`). Background jobs (imports, list
+verifications) run on the :class:`~sendwell.web.runner.JobRunner` kept in
+``app.state.sendwell_jobs``; it stops with the application's lifespan (or
+:func:`close_app` where no lifespan runs).
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -27,6 +33,7 @@ from sendwell.app import App
 from sendwell.web import admin, errors, public, webhooks
 from sendwell.web.api import build_router
 from sendwell.web.middleware import WebMiddleware
+from sendwell.web.runner import JobRunner
 from sendwell.web.templating import STATIC_DIR, build_templates
 
 API_DESCRIPTION = """The sendwell REST API. Authenticate with `Authorization: Bearer <token>`
@@ -34,8 +41,17 @@ API_DESCRIPTION = """The sendwell REST API. Authenticate with `Authorization: Be
 `cursor`; every error is `{"error": {"code": ..., "message": ...}}`."""
 
 
+UPLOAD_PATHS = frozenset({"/api/v1/imports", "/admin/imports"})
+
+
 def create_app(app: App) -> FastAPI:
     """The ASGI application serving ``app``'s database with its settings and clock."""
+
+    @asynccontextmanager
+    async def lifespan(web: FastAPI) -> AsyncIterator[None]:
+        yield
+        close_app(web)
+
     web = FastAPI(
         title="sendwell",
         version="1",
@@ -43,11 +59,18 @@ def create_app(app: App) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     web.state.sendwell = app
     web.state.templates = build_templates()
+    web.state.sendwell_jobs = JobRunner(app, workers=app.settings.web_background_jobs)
     errors.install(web)
-    web.add_middleware(WebMiddleware, max_body_bytes=app.settings.web_max_body_bytes)
+    web.add_middleware(
+        WebMiddleware,
+        max_body_bytes=app.settings.web_max_body_bytes,
+        max_upload_bytes=app.settings.web_max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     web.include_router(build_router())
     web.include_router(admin.build_router())
     web.include_router(public.router)
@@ -67,3 +90,9 @@ def create_app(app: App) -> FastAPI:
         return {"status": "ok"}
 
     return web
+
+
+def close_app(web: FastAPI) -> None:
+    """Stop the background jobs of an application made by :func:`create_app`."""
+    runner: JobRunner = web.state.sendwell_jobs
+    runner.close()

@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sendwell.app import App
 from sendwell.web.errors import LoginRequired, WebError
+from sendwell.web.runner import JobRunner
 from sendwell.web.sessions import COOKIE, Session, csrf_ok, find_session
 from sendwell.web.tokens import ApiToken, check_token
 
@@ -27,6 +28,11 @@ bearer = HTTPBearer(auto_error=False, description="An API token: `sendwell token
 def get_app(request: Request) -> App:
     app: App = request.app.state.sendwell
     return app
+
+
+def get_runner(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.sendwell_jobs
+    return runner
 
 
 def client_ip(request: Request) -> str:

@@ -28,12 +28,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sendwell import errors
+from sendwell.domains.check import DnsCheckError
 
 log = logging.getLogger(__name__)
 
-# Most specific first: TemplateError is an InvalidInput.
+# Most specific first: TemplateError is an InvalidInput, DnsCheckError a ConfigError.
 STATUS: tuple[tuple[type[errors.SendwellError], int, str], ...] = (
     (errors.TemplateError, 422, "template_error"),
+    (DnsCheckError, 502, "dns_unavailable"),
     (errors.InvalidInput, 422, "invalid_input"),
     (errors.NotFound, 404, "not_found"),
     (errors.PreflightBlocked, 409, "preflight_blocked"),

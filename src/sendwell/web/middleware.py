@@ -3,6 +3,8 @@
 The size limit is enforced twice: a declared ``Content-Length`` over the limit is refused
 before anything is read, and a chunked body is counted as it arrives and refused (413)
 as soon as it passes the limit, so an upload without a length cannot exhaust memory.
+Import uploads (``POST`` to one of ``upload_paths``) have a limit of their own
+(``web_max_upload_bytes``); every other request has ``web_max_body_bytes``.
 """
 
 from __future__ import annotations
@@ -25,9 +27,23 @@ SECURITY_HEADERS = {
 
 
 class WebMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int = 0,
+        upload_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
-        self.limit = max_body_bytes
+        self.body_limit = max_body_bytes
+        self.upload_limit = max_upload_bytes or max_body_bytes
+        self.upload_paths = upload_paths
+
+    def _limit(self, scope: Scope) -> int:
+        if scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
+            return self.upload_limit
+        return self.body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,10 +58,11 @@ class WebMiddleware:
                         headers[name] = value
             await send(message)
 
+        limit = self._limit(scope)
         length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) > self.limit:
+        if length.isdigit() and int(length) > limit:
             response = error_response(
-                Request(scope), 413, "payload_too_large", f"request body over {self.limit} bytes"
+                Request(scope), 413, "payload_too_large", f"request body over {limit} bytes"
             )
             await response(scope, receive, send_with_headers)
             return
@@ -56,10 +73,8 @@ class WebMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise WebError(
-                        413, "payload_too_large", f"request body over {self.limit} bytes"
-                    )
+                if received > limit:
+                    raise WebError(413, "payload_too_large", f"request body over {limit} bytes")
             return message
 
         await self.app(scope, counted, send_with_headers)

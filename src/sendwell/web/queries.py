@@ -98,13 +98,15 @@ def subscriptions_of(conn: Connection, subscriber_id: int) -> list[SubscriptionI
 
 def suppression_page(
     conn: Connection, *, limit: int, after: int = 0, reason: str | None = None,
-    email_hash: str | None = None,
+    email_hash: str | None = None, list_id: int | None = None,
 ) -> list[SuppressionInfo]:  # fmt: skip
     cond = [suppressions.c.id > after]
     if reason:
         cond.append(suppressions.c.reason == reason)
     if email_hash:
         cond.append(suppressions.c.email_hash == email_hash)
+    if list_id is not None:
+        cond.append(suppressions.c.list_id == list_id)
     rows = conn.execute(
         select(suppressions).where(and_(*cond)).order_by(suppressions.c.id).limit(limit)
     )

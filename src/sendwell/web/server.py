@@ -19,10 +19,11 @@ import time
 from types import TracebackType
 
 import uvicorn
+from fastapi import FastAPI
 
 from sendwell.app import App
 from sendwell.errors import ConfigError
-from sendwell.web.app import create_app
+from sendwell.web.app import close_app, create_app
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -39,9 +40,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: App, log_level: str) -> uvicorn.Config:
+def _config(web: FastAPI, log_level: str) -> uvicorn.Config:
+    # lifespan off: nothing needs starting, and the background job runner is closed
+    # explicitly (close_app) once the server has stopped.
     return uvicorn.Config(
-        create_app(app), log_level=log_level.lower(), access_log=False, lifespan="off",
+        web, log_level=log_level.lower(), access_log=False, lifespan="off",
         proxy_headers=False,
     )  # fmt: skip
 
@@ -49,11 +52,13 @@ def _config(app: App, log_level: str) -> uvicorn.Config:
 def serve(app: App, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM stop it cleanly)."""
     sock = _bind(host, port)
-    server = uvicorn.Server(_config(app, app.settings.log_level))
+    web = create_app(app)
+    server = uvicorn.Server(_config(web, app.settings.log_level))
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        close_app(web)
 
 
 class ServerThread:
@@ -64,7 +69,8 @@ class ServerThread:
         bound_host, bound_port = self._sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         self.url = f"http://{shown}:{bound_port}"
-        self._server = uvicorn.Server(_config(app, "warning"))
+        self.web = create_app(app)
+        self._server = uvicorn.Server(_config(self.web, "warning"))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
             name="sendwell-web",
@@ -85,6 +91,7 @@ class ServerThread:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+        close_app(self.web)
 
     def __enter__(self) -> ServerThread:
         return self.start()

@@ -18,7 +18,10 @@ from sqlalchemy import Connection, insert, select, update
 from sendwell.errors import InvalidInput, NotFound
 from sendwell.store.schema_web import api_tokens
 
-AREAS = ("lists", "subscribers", "suppressions", "campaigns")
+AREAS = (
+    "lists", "subscribers", "suppressions", "campaigns", "segments", "verification",
+    "reports", "domains", "settings", "users",
+)  # fmt: skip
 SCOPES = tuple(f"{area}:{mode}" for area in AREAS for mode in ("read", "write"))
 PREFIX = "sw_"
 

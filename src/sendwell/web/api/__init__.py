@@ -9,11 +9,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sendwell.web.api import campaigns, lists, subscribers, suppressions
+from sendwell.web.api import (
+    campaigns,
+    domains,
+    imports,
+    lists,
+    reports,
+    segments,
+    settings,
+    subscribers,
+    suppressions,
+    users,
+    verification,
+)
+
+MODULES = (
+    lists, subscribers, imports, segments, verification, suppressions, campaigns, reports,
+    domains, settings, users,
+)  # fmt: skip
 
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
-    for module in (lists, subscribers, suppressions, campaigns):
+    for module in MODULES:
         router.include_router(module.router)
     return router

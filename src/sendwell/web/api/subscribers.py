@@ -15,7 +15,7 @@ from sendwell.audience.lists import get_list
 from sendwell.audience.records import NewSubscriber, Subscriber
 from sendwell.audience.subscribers import add_subscribers, get_subscriber
 from sendwell.errors import NotFound
-from sendwell.verify.service import latest_verification
+from sendwell.verify.service import StoredVerification, latest_verification
 from sendwell.web.api.common import ERRORS, MAX_ID, NO_NUL, Page, Paging, next_cursor, paging
 from sendwell.web.auth import client_ip, get_app, require_scope
 from sendwell.web.queries import subscriber_by_id, subscriber_page, subscriptions_of
@@ -80,7 +80,13 @@ class AddResult(BaseModel):
     subscriber: SubscriberOut
 
 
-def _out(s: Subscriber) -> SubscriberOut:
+def verification_out(checked: StoredVerification | None) -> VerificationOut | None:
+    if checked is None:
+        return None
+    return VerificationOut(**{**vars(checked), "reasons": list(checked.reasons)})
+
+
+def subscriber_out(s: Subscriber) -> SubscriberOut:
     return SubscriberOut(
         id=s.id, email=s.email, first_name=s.first_name, last_name=s.last_name,
         attributes=s.attributes, status=s.status, created_at=s.created_at,
@@ -102,7 +108,8 @@ def list_subscribers(
             status=status,
         )  # fmt: skip
     return Page(
-        items=[_out(s) for s in rows], next_cursor=next_cursor([s.id for s in rows], page.limit)
+        items=[subscriber_out(s) for s in rows],
+        next_cursor=next_cursor([s.id for s in rows], page.limit),
     )
 
 
@@ -120,11 +127,9 @@ def get_one(
         subs = subscriptions_of(conn, subscriber_id)
         checked = latest_verification(conn, address_hash(s.email))
     return SubscriberDetail(
-        **_out(s).model_dump(),
+        **subscriber_out(s).model_dump(),
         subscriptions=[SubscriptionOut(**vars(x)) for x in subs],
-        verification=None
-        if checked is None
-        else VerificationOut(**{**vars(checked), "reasons": list(checked.reasons)}),
+        verification=verification_out(checked),
     )
 
 
@@ -155,4 +160,4 @@ def post_subscriber(
             ),
             subscriber_id=s.id, list_id=ml.id,
         )  # fmt: skip
-    return AddResult(added=bool(result.added), subscriber=_out(s))
+    return AddResult(added=bool(result.added), subscriber=subscriber_out(s))

@@ -6,7 +6,7 @@ hash, never the address; filter by ``email`` to find one address's rows.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -38,6 +38,9 @@ class SuppressionIn(BaseModel):
     reason: SuppressionReason = "manual"
     list_id: int | None = Field(None, ge=1, le=MAX_ID, description="Omit for every list.")
     detail: str = Field("", max_length=1000, pattern=NO_NUL)
+    expires_at: datetime | None = Field(
+        None, description="When the suppression lapses (UTC unless given); omit for never."
+    )
 
 
 class SuppressResult(BaseModel):
@@ -50,13 +53,15 @@ def list_suppressions(
     page: Paging = Depends(paging),
     reason: SuppressionReason | None = Query(None, description="Only this reason."),
     email: str | None = Query(None, max_length=320, pattern=NO_NUL, description="One address."),
+    list_id: int | None = Query(None, ge=1, le=MAX_ID, description="Only this list's ones."),
     a: App = Depends(get_app),
 ) -> Page[SuppressionOut]:
     email_hash = normalize(email).hash if email else None
     with a.engine.connect() as conn:
         rows = suppression_page(
-            conn, limit=page.limit, after=page.after, reason=reason, email_hash=email_hash
-        )
+            conn, limit=page.limit, after=page.after, reason=reason, email_hash=email_hash,
+            list_id=list_id,
+        )  # fmt: skip
     items = [SuppressionOut(**vars(r)) for r in rows]
     return Page(items=items, next_cursor=next_cursor([r.id for r in rows], page.limit))
 
@@ -70,9 +75,12 @@ def post_suppression(body: SuppressionIn, a: App = Depends(get_app)) -> Suppress
     with a.engine.begin() as conn:
         if body.list_id is not None:
             get_list(conn, body.list_id)
+        expires = body.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
         added = suppress(
             conn, addr.email, reason=body.reason, now=a.clock.now(), list_id=body.list_id,
-            detail=body.detail,
+            detail=body.detail, expires_at=expires,
         )  # fmt: skip
     return SuppressResult(email_hash=addr.hash, added=added)
 
