@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
+from sendwell.accounts.users import create_user, find_user
 from sendwell.app import App
 from sendwell.audience.addresses import address_hash
 from sendwell.audience.lists import create_list
@@ -21,7 +22,6 @@ from sendwell.domains.store import get_domain
 from sendwell.sandbox import DnsRecord
 from sendwell.store.schema_web import web_sessions
 from sendwell.web.app import create_app
-from sendwell.web.users import create_user, find_user
 from tests.reports.helpers import known_campaign
 from tests.web.conftest import PASSWORD, runner_of, sandboxed, seed, sign_in
 

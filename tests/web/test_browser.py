@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import Engine
 
 import sendwell.cli.demo
+from sendwell.accounts.users import create_user
 from sendwell.app import App
 from sendwell.clock import SystemClock
 from sendwell.web.server import ServerThread
-from sendwell.web.users import create_user
 from tests.conftest import require_tool
 from tests.web.conftest import ADMIN, PASSWORD, make_settings, sandboxed, seed
 

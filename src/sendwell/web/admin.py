@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from sendwell.accounts.users import authenticate
 from sendwell.app import App
 from sendwell.web import (
     admin_audience,
@@ -31,7 +32,6 @@ from sendwell.web.errors import WebError
 from sendwell.web.ratelimit import clear, count_attempt, over_limit
 from sendwell.web.sessions import COOKIE, Session, end_session, start_session
 from sendwell.web.templating import render
-from sendwell.web.users import authenticate
 
 LOGIN_CSRF_COOKIE = "sendwell_login_csrf"
 HOME = "/admin/"
