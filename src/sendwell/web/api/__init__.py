@@ -19,13 +19,14 @@ from sendwell.web.api import (
     settings,
     subscribers,
     suppressions,
+    templates,
     users,
     verification,
 )
 
 MODULES = (
-    lists, subscribers, imports, segments, verification, suppressions, campaigns, reports,
-    domains, settings, users,
+    lists, subscribers, imports, segments, verification, suppressions, templates, campaigns,
+    reports, domains, settings, users,
 )  # fmt: skip
 
 
