@@ -25,6 +25,7 @@ from sendwell.web import (
     admin_segments,
     admin_settings,
     admin_suppressions,
+    admin_templates,
     admin_verification,
 )
 from sendwell.web.auth import check_csrf, client_ip, get_app, optional_session
@@ -38,7 +39,7 @@ HOME = "/admin/"
 IP_LIMIT_FACTOR = 10  # failed sign-ins per IP, as a multiple of the per-user limit
 PAGES = (
     admin_audience, admin_imports, admin_segments, admin_verification, admin_suppressions,
-    admin_campaigns, admin_reports, admin_domains, admin_settings,
+    admin_templates, admin_campaigns, admin_reports, admin_domains, admin_settings,
 )  # fmt: skip
 
 

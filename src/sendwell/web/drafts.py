@@ -35,7 +35,8 @@ class DraftResult:
         return not any(p.level == "error" for p in self.problems)
 
 
-def _failed(message: str) -> DraftResult:
+def failed(message: str) -> DraftResult:
+    """A result holding one error without a line (a draft that could not be checked)."""
     return DraftResult((Problem("error", "", None, message),), None, None)
 
 
@@ -55,7 +56,7 @@ def try_template_draft(a: App, draft: TemplateDraft, email: str | None) -> Draft
                 public_url=a.settings.public_url, secret_key=a.secret_key(),
             )  # fmt: skip
     except (InvalidInput, NotFound) as exc:
-        return _failed(str(exc))
+        return failed(str(exc))
     return DraftResult(_ordered(check.problems), rendered, email)
 
 
@@ -81,5 +82,5 @@ def try_campaign_draft(
                 public_url=a.settings.public_url, secret_key=a.secret_key(),
             )  # fmt: skip
         except (InvalidInput, NotFound) as exc:
-            return _failed(str(exc))
+            return failed(str(exc))
     return DraftResult(_ordered(check.problems), rendered, whom)
