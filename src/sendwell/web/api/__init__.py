@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sendwell.web.api import (
+    campaign_content,
     campaigns,
     domains,
     imports,
@@ -26,7 +27,7 @@ from sendwell.web.api import (
 
 MODULES = (
     lists, subscribers, imports, segments, verification, suppressions, templates, campaigns,
-    reports, domains, settings, users,
+    campaign_content, reports, domains, settings, users,
 )  # fmt: skip
 
 
