@@ -18,6 +18,8 @@ from sendwell.accounts.users import authenticate
 from sendwell.app import App
 from sendwell.web import (
     admin_audience,
+    admin_campaign_content,
+    admin_campaign_setup,
     admin_campaigns,
     admin_domains,
     admin_imports,
@@ -39,7 +41,9 @@ HOME = "/admin/"
 IP_LIMIT_FACTOR = 10  # failed sign-ins per IP, as a multiple of the per-user limit
 PAGES = (
     admin_audience, admin_imports, admin_segments, admin_verification, admin_suppressions,
-    admin_templates, admin_campaigns, admin_reports, admin_domains, admin_settings,
+    # The wizard's routes before admin_campaigns' catch-all /campaigns/{id}/{action}.
+    admin_templates, admin_campaign_setup, admin_campaign_content, admin_campaigns,
+    admin_reports, admin_domains, admin_settings,
 )  # fmt: skip
 
 

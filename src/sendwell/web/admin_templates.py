@@ -19,18 +19,18 @@ from sendwell.content.library import (
     TemplateDraft,
     TemplateRecord,
     add_template,
-    check_draft,
     delete_template,
     get_template,
     list_templates,
 )
 from sendwell.content.library import update_template as save_template
 from sendwell.content.shipped import examples, install_example
+from sendwell.content.templates import RenderedContent
 from sendwell.content.validate import Problem, TemplateKind
 from sendwell.errors import ConflictError, InvalidInput, NotFound, TemplateError
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
-from sendwell.web.drafts import failed, try_template_draft
+from sendwell.web.drafts import failed, problems_of, try_template_draft
 from sendwell.web.editor import ContentForm, check_response, choices, content_form
 from sendwell.web.preview_frame import frame_response, problems_document
 from sendwell.web.sessions import Session
@@ -83,7 +83,7 @@ def _form_of(t: TemplateRecord) -> dict[str, Any]:
 def _editor(
     request: Request, session: Session, a: App, *, template: TemplateRecord | None,
     form: dict[str, Any], problems: list[Problem] | tuple[Problem, ...] = (), error: str = "",
-    notice: str = "", status: int = 200,
+    notice: str = "", rendered: RenderedContent | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
     with a.engine.connect() as conn:
         offered = choices(conn)
@@ -94,6 +94,8 @@ def _editor(
     return render(
         request, "template.html", session, status, template=template, form=form,
         problems=problems, error=error, notice=notice, action=base,
+        preview_subject=rendered.subject if rendered else form["subject"],
+        preview_text=(rendered.text or "") if rendered else "",
         frame_src=f"/admin/templates/{template.id}/preview.html" if template else "",
         **offered,
     )  # fmt: skip
@@ -150,7 +152,7 @@ def create(
             saved = add_template(conn, _draft(name, kind, description, form), now=a.clock.now())
     except TemplateError as exc:
         return _editor(request, session, a, template=None, form=typed, status=422,
-                       problems=_problems(exc), error=NOT_SAVED)  # fmt: skip
+                       problems=problems_of(exc), error=NOT_SAVED)  # fmt: skip
     except (InvalidInput, ConflictError, NotFound) as exc:
         return _editor(request, session, a, template=None, form=typed, error=str(exc), status=422)
     return RedirectResponse(f"/admin/templates/{saved.template.id}?saved=1", status_code=303)
@@ -201,12 +203,9 @@ def edit(
 ) -> Response:
     with a.engine.connect() as conn:
         t = get_template(conn, template_id)
-        try:
-            problems: list[Problem] | tuple[Problem, ...] = check_draft(conn, t.draft()).problems
-        except (InvalidInput, NotFound) as exc:  # saved before a rule changed: say so
-            problems = [Problem("error", "", None, str(exc))]
-    return _editor(request, session, a, template=t, form=_form_of(t), problems=problems,
-                   notice="Template saved." if saved else "")  # fmt: skip
+    result = try_template_draft(a, t.draft(), None)
+    return _editor(request, session, a, template=t, form=_form_of(t), problems=result.problems,
+                   rendered=result.rendered, notice="Template saved." if saved else "")  # fmt: skip
 
 
 @router.post("/templates/{template_id}")
@@ -228,7 +227,7 @@ def update(
             save_template(conn, template_id, draft, now=a.clock.now())
     except TemplateError as exc:
         return _editor(request, session, a, template=current, form=typed, status=422,
-                       problems=_problems(exc), error=NOT_SAVED)  # fmt: skip
+                       problems=problems_of(exc), error=NOT_SAVED)  # fmt: skip
     except (InvalidInput, ConflictError, NotFound) as exc:
         return _editor(
             request, session, a, template=current, form=typed, error=str(exc), status=422
@@ -261,8 +260,3 @@ def delete(
     with a.engine.begin() as conn:
         delete_template(conn, template_id)
     return RedirectResponse("/admin/templates", status_code=303)
-
-
-def _problems(exc: TemplateError) -> list[Problem]:
-    found = exc.problems or (("", None, str(exc)),)
-    return [Problem("error", part, line, message) for part, line, message in found]

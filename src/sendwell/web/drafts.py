@@ -21,7 +21,7 @@ from sendwell.content.compile import ContentSource
 from sendwell.content.library import TemplateDraft, attribute_samples, check_draft
 from sendwell.content.templates import RenderedContent
 from sendwell.content.validate import Problem, check_content
-from sendwell.errors import InvalidInput, NotFound
+from sendwell.errors import InvalidInput, NotFound, TemplateError
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,12 @@ class DraftResult:
 def failed(message: str) -> DraftResult:
     """A result holding one error without a line (a draft that could not be checked)."""
     return DraftResult((Problem("error", "", None, message),), None, None)
+
+
+def problems_of(exc: TemplateError) -> list[Problem]:
+    """The errors a refused save found, each with its part and line."""
+    found = exc.problems or (("", None, str(exc)),)
+    return [Problem("error", part, line, message) for part, line, message in found]
 
 
 def _ordered(problems: tuple[Problem, ...] | list[Problem]) -> tuple[Problem, ...]:
