@@ -23,6 +23,7 @@ from sendwell.web import (
     admin_campaigns,
     admin_domains,
     admin_imports,
+    admin_privacy,
     admin_reports,
     admin_segments,
     admin_settings,
@@ -40,7 +41,8 @@ LOGIN_CSRF_COOKIE = "sendwell_login_csrf"
 HOME = "/admin/"
 IP_LIMIT_FACTOR = 10  # failed sign-ins per IP, as a multiple of the per-user limit
 PAGES = (
-    admin_audience, admin_imports, admin_segments, admin_verification, admin_suppressions,
+    admin_audience, admin_privacy, admin_imports, admin_segments, admin_verification,
+    admin_suppressions,
     # The wizard's routes before admin_campaigns' catch-all /campaigns/{id}/{action}.
     admin_templates, admin_campaign_setup, admin_campaign_content, admin_campaigns,
     admin_reports, admin_domains, admin_settings,

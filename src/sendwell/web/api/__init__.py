@@ -15,6 +15,7 @@ from sendwell.web.api import (
     domains,
     imports,
     lists,
+    privacy,
     reports,
     segments,
     settings,
@@ -26,8 +27,8 @@ from sendwell.web.api import (
 )
 
 MODULES = (
-    lists, subscribers, imports, segments, verification, suppressions, templates, campaigns,
-    campaign_content, reports, domains, settings, users,
+    lists, subscribers, imports, segments, verification, suppressions, privacy, templates,
+    campaigns, campaign_content, reports, domains, settings, users,
 )  # fmt: skip
 
 
