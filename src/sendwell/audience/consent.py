@@ -9,9 +9,9 @@ two years after a purchase and six months after an inquiry (s.10(10)); :func:`im
 computes that.
 
 Entries carry the address hash so that the ``erase`` entry survives erasure without the
-address; they are looked up through the subscriber row while it exists and by hash
-(a partial index) once it does not. Nothing here updates or deletes a row except
-:func:`forget`, which only erasure calls.
+address; they are looked up through the subscriber row (found by its address) while it
+exists and by hash (a partial index) once it does not. Nothing here updates or deletes a
+row except :func:`forget`, which only erasure calls.
 
 Limit: month arithmetic for "6 months" clamps to the month's last day (31 Aug → 28 Feb).
 """
@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select
 
+from sendwell.audience.addresses import Address
 from sendwell.errors import InvalidInput
 from sendwell.store.schema import subscribers
 from sendwell.store.schema_audience import consent_events
@@ -143,18 +144,16 @@ def record_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(consent_events), list(rows))
 
 
-def _owner(conn: Connection, email_hash: str) -> int | None:
-    return conn.execute(
-        select(subscribers.c.id).where(subscribers.c.email_hash == email_hash).limit(1)
-    ).scalar()
-
-
-def _of(conn: Connection, email_hash: str) -> ColumnElement[bool]:
+def _of(conn: Connection, person: Address) -> ColumnElement[bool]:
     """Entries of one address: through its subscriber row, or orphaned (after erasure)."""
+    # By address, not by hash: subscribers carry no index on the hash (random keys make
+    # such an index the most expensive part of a bulk import), and every caller knows the
+    # address. The hash check keeps a reused subscriber id from picking up old entries.
+    email_hash = person.hash
     orphan = and_(
         consent_events.c.subscriber_id.is_(None), consent_events.c.email_hash == email_hash
     )
-    sid = _owner(conn, email_hash)
+    sid = conn.execute(select(subscribers.c.id).where(subscribers.c.email == person.email)).scalar()
     if sid is None:
         return orphan
     return or_(
@@ -163,12 +162,12 @@ def _of(conn: Connection, email_hash: str) -> ColumnElement[bool]:
     )
 
 
-def history(conn: Connection, email_hash: str) -> list[ConsentEntry]:
-    """Every entry for one address, oldest first."""
+def history(conn: Connection, person: Address) -> list[ConsentEntry]:
+    """Every entry for one (normalized) address, oldest first."""
     fields = [f for f in Evidence.__dataclass_fields__]
     rows = conn.execute(
         select(consent_events)
-        .where(_of(conn, email_hash))
+        .where(_of(conn, person))
         .order_by(consent_events.c.at, consent_events.c.id)
     ).all()
     return [
@@ -183,6 +182,6 @@ def history(conn: Connection, email_hash: str) -> list[ConsentEntry]:
     ]
 
 
-def forget(conn: Connection, email_hash: str) -> int:
+def forget(conn: Connection, person: Address) -> int:
     """Delete an address's entries (erasure only: they hold IP and user agent)."""
-    return int(conn.execute(delete(consent_events).where(_of(conn, email_hash))).rowcount or 0)
+    return int(conn.execute(delete(consent_events).where(_of(conn, person))).rowcount or 0)
