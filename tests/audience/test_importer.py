@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from sendwell.audience.addresses import normalize
 from sendwell.audience.consent import history
-from sendwell.audience.importer import ImportOptions, import_file
+from sendwell.audience.importer import ImportOptions, ImportReport, import_file
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import MailingList
 from sendwell.audience.subscribers import get_subscriber
@@ -236,3 +236,27 @@ def test_an_import_without_a_basis_is_refused(
             now=clock.now(),
             error_path=tmp_path / "e.csv",
         )
+
+
+def test_on_batch_reports_committed_progress(
+    engine: Engine, clock: FrozenClock, tmp_path: Path
+) -> None:
+    ml = _list(engine, clock)
+    src = tmp_path / "p.csv"
+    src.write_bytes(b"email\n" + b"".join(f"p{i}@example.com\n".encode() for i in range(5)))
+    seen: list[tuple[int, int]] = []
+
+    def on_batch(report: ImportReport) -> None:
+        with engine.connect() as conn:  # another connection: only committed rows show
+            stored = conn.execute(select(func.count()).select_from(subscribers)).scalar_one()
+        seen.append((report.added, stored))
+
+    import_file(
+        engine,
+        src,
+        ImportOptions(ml, "consent", batch_size=2),
+        now=clock.now(),
+        error_path=tmp_path / "e.csv",
+        on_batch=on_batch,
+    )
+    assert seen == [(2, 2), (4, 4), (5, 5)]

@@ -4,9 +4,11 @@ SQLAlchemy's per-row parameter processing costs more than SQLite's own insert wo
 import volumes (a million rows), so rows are written with the DBAPI ``executemany`` of a
 statement that SQLAlchemy compiles once: values are bound parameters, never SQL text,
 and constant values (the import's timestamp) are run through the column type's bind
-processor once instead of per row. ``in_values`` passes a whole batch of keys as one
-parameter (SQLite ``json_each``, PostgreSQL ``= ANY(array)``) instead of thousands of
-expanded placeholders.
+processor once instead of per row. Rows may come as any iterable of tuples, so callers
+build them with ``zip`` over whole columns instead of a Python loop per row.
+``in_values`` passes a whole batch of keys as one parameter (SQLite ``json_each``,
+PostgreSQL ``= ANY(array)``) instead of thousands of expanded placeholders;
+``allocate_ids`` hands out primary keys up front so inserted rows need no second look-up.
 
 Limit: callers supply values already in the form the driver takes (JSON columns as text).
 """
@@ -14,7 +16,7 @@ Limit: callers supply values already in the form the driver takes (JSON columns 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -56,20 +58,40 @@ def bind_processor(conn: Connection, table: Table, column: str) -> Any:
     return type_.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
 
+def allocate_ids(conn: Connection, table: Table, n: int) -> Sequence[int]:
+    """``n`` primary keys for new rows of ``table`` (its ``id`` column).
+
+    SQLite: the ``n`` ids after the largest one, which are the ids SQLite itself would
+    give; the caller must hold the write lock (``BEGIN IMMEDIATE``) until the rows are
+    inserted, or another writer could take them. PostgreSQL: drawn from the column's
+    sequence, so concurrent writers never collide."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        drawn = select(func.nextval(sequence)).select_from(func.generate_series(1, n))
+        return [int(i) for i in conn.execute(drawn).scalars()]
+    largest = conn.execute(select(func.max(table.c.id))).scalar()
+    start = int(largest or 0) + 1
+    return range(start, start + n)
+
+
 def insert_many(
     conn: Connection,
     table: Table,
     columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
     *,
     skip_conflicts: bool = False,
-) -> None:
-    """DBAPI executemany of an INSERT of ``columns`` (rows are tuples in that order).
+) -> int:
+    """DBAPI executemany of an INSERT of ``columns`` (rows are tuples in that order);
+    returns the number of rows given.
 
     ``skip_conflicts`` adds ``ON CONFLICT DO NOTHING`` (rows colliding with a unique key
     are left as they are)."""
+    rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
-        return
+        return 0
     ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt: Any = ins(table).values({c: bindparam(c) for c in columns}).inline()
     if skip_conflicts:
@@ -85,6 +107,7 @@ def insert_many(
     else:
         params = [dict(zip(columns, r, strict=True)) for r in rows]
     conn.exec_driver_sql(sql, params)
+    return len(rows)
 
 
 def fetch_raw(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:

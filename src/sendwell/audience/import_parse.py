@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,19 +27,33 @@ from sendwell.verify.syntax import parse_address
 
 @dataclass
 class Batch:
-    """Rows waiting to be written; parallel lists, one entry per accepted record."""
+    """Rows waiting to be written; parallel lists (columns), one entry per accepted record.
+
+    Columns rather than row objects: they cross the process boundary as a few lists, and
+    the writer zips them into driver tuples without a Python loop per row. ``refs`` holds
+    the row's own ``consent_source`` or ``""`` (the import's reference applies)."""
 
     emails: list[str] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
     first: list[str | None] = field(default_factory=list)
     last: list[str | None] = field(default_factory=list)
-    attrs: list[dict[str, Any]] = field(default_factory=list)
+    attrs_json: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)
     ips: list[str | None] = field(default_factory=list)
     expiries: list[datetime | None] = field(default_factory=list)
-    attrs_json: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.emails)
+
+    def subset(self, rows: Sequence[int]) -> Batch:
+        """The batch restricted to the rows at these positions, in that order."""
+        return Batch(**{name: [column[i] for i in rows] for name, column in self._columns()})
+
+    def _columns(self) -> Iterator[tuple[str, list[Any]]]:
+        for name in self.__dataclass_fields__:
+            yield name, getattr(self, name)
 
 
 @dataclass(frozen=True)
@@ -52,7 +66,6 @@ class ParseSpec:
     mapping: dict[str, str]
     batch_size: int
     now: datetime
-    source_ref: str
     implied_by: ImpliedBy | None
 
 
@@ -80,7 +93,7 @@ def batches(spec: ParseSpec) -> Iterator[Parsed]:
     batch, rejects, rows = Batch(), [], 0
     for rec in records:
         rows += 1
-        problem = rec.error or _add(batch, rec, seen, spec.now, spec.source_ref, spec.implied_by)
+        problem = rec.error or _add(batch, rec, seen, spec.now, spec.implied_by)
         if problem:
             rejects.append([rec.line, problem, *rec.raw])
         if len(batch.emails) >= spec.batch_size or len(rejects) >= spec.batch_size:
@@ -108,7 +121,6 @@ def _add(
     rec: SourceRow,
     seen: set[int],
     now: datetime,
-    source_ref: str,
     implied_by: ImpliedBy | None,
 ) -> str | None:
     """Queue one record in the batch, or return why it is rejected."""
@@ -140,10 +152,9 @@ def _add(
     batch.domains.append(parsed.domain)
     batch.first.append(rec.fields.get("first_name") or None)
     batch.last.append(rec.fields.get("last_name") or None)
-    batch.attrs.append(rec.attributes)
     batch.attrs_json.append(json.dumps(rec.attributes) if rec.attributes else "{}")
     batch.lines.append(rec.line)
-    batch.refs.append((rec.fields.get("consent_source") or source_ref)[:200])
+    batch.refs.append((rec.fields.get("consent_source") or "")[:200])
     batch.ips.append((rec.fields.get("consent_ip") or "")[:45] or None)
     batch.expiries.append(expires)
     return None
