@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -184,3 +184,34 @@ def test_new_subscribers_get_the_ids_after_the_largest(engine: Engine, clock: Fr
         add_subscribers(conn, [NewSubscriber("z@example.com")], mailing_list=ml, now=now)
         z = get_subscriber(conn, "z@example.com").id
     assert ids[0] > largest.id and ids[1] > ids[0] and z not in ids
+
+
+def test_only_suppressions_in_force_for_this_list_skip_a_row(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
+        ml = create_list(conn, "News", now=now)
+        other = create_list(conn, "Other", now=now)
+        suppress(conn, "elsewhere@example.com", reason="unsubscribe", now=now, list_id=other.id)
+        suppress(
+            conn,
+            "lapsed@example.com",
+            reason="manual",
+            now=now,
+            expires_at=now - timedelta(days=1),
+        )
+        suppress(conn, "here@example.com", reason="unsubscribe", now=now, list_id=ml.id)
+        suppress(
+            conn, "later@example.com", reason="manual", now=now, expires_at=now + timedelta(days=1)
+        )
+    import_id = _import(engine, ml, now)
+    emails = ("elsewhere", "lapsed", "here", "later")
+    with write_transaction(engine) as conn:
+        outcome = write_batch(
+            conn,
+            _batch(*((f"{e}@example.com", None, "{}") for e in emails)),
+            ImportTarget(import_id, ml, "upsert", now),
+        )
+    assert [row[2] for row in outcome.skipped_rows] == ["here@example.com", "later@example.com"]
+    assert outcome.added == 2

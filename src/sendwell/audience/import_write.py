@@ -27,7 +27,7 @@ from datetime import datetime
 from itertools import chain, repeat
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from sendwell.audience.bulk import (
     allocate_ids,
@@ -36,6 +36,7 @@ from sendwell.audience.bulk import (
     fetch_raw,
     in_values,
     insert_many,
+    keys_table,
 )
 from sendwell.audience.import_parse import Batch
 from sendwell.audience.records import MailingList
@@ -106,11 +107,12 @@ def write_batch(conn: Connection, batch: Batch, target: ImportTarget) -> BatchOu
                 outcome.skipped_rows.append([batch.lines[i], reason, batch.emails[i]])
         outcome.skipped += len(outcome.skipped_rows)
         batch = batch.subset([i for i, h in enumerate(batch.hashes) if h not in blocked])
+    keys = keys_table(conn, batch.emails)
     existing: dict[str, int] = dict(
         fetch_raw(
             conn,
-            select(subscribers.c.email, subscribers.c.id).where(
-                in_values(conn, subscribers.c.email, batch.emails)
+            select(subscribers.c.email, subscribers.c.id).select_from(
+                keys.join(subscribers, subscribers.c.email == keys.c.value)
             ),
         )
     )
@@ -120,7 +122,7 @@ def write_batch(conn: Connection, batch: Batch, target: ImportTarget) -> BatchOu
         known = batch.subset([i for i, e in enumerate(batch.emails) if e in existing])
     fresh_ids = allocate_ids(conn, subscribers, len(fresh))
     stamp = bind_constant(conn, subscribers, "created_at", target.now)
-    outcome.added = insert_many(
+    added = insert_many(
         conn,
         subscribers,
         _SUBSCRIBER_COLUMNS,
@@ -143,24 +145,20 @@ def write_batch(conn: Connection, batch: Batch, target: ImportTarget) -> BatchOu
         known, known_ids = Batch(), []
     else:
         _update(conn, known, known_ids, target.now)
-        outcome.updated = len(known)
-    # Someone already on the list keeps their subscription as it is: an unsubscribed
-    # person is never re-subscribed by an import.
     ml = target.mailing_list
     status = "confirmed" if ml.optin == "single" else "unconfirmed"
-    insert_many(
-        conn,
-        subscriptions,
-        _SUBSCRIPTION_COLUMNS,
-        zip(
-            chain(fresh_ids, known_ids),
-            repeat(ml.id),
-            repeat(status),
-            repeat(stamp),
-            repeat(stamp),
-        ),
-        skip_conflicts=True,
-    )
+    for ids, existed in ((fresh_ids, False), (known_ids, True)):
+        # Someone already on the list keeps their subscription as it is: an unsubscribed
+        # person is never re-subscribed by an import. New subscribers have none yet, so
+        # their rows skip the conflict check.
+        insert_many(
+            conn,
+            subscriptions,
+            _SUBSCRIPTION_COLUMNS,
+            zip(ids, repeat(ml.id), repeat(status), repeat(stamp), repeat(stamp)),
+            skip_conflicts=existed,
+        )
+    outcome.added, outcome.updated = added, len(known)
     insert_many(
         conn,
         consent_events,
@@ -175,17 +173,23 @@ def write_batch(conn: Connection, batch: Batch, target: ImportTarget) -> BatchOu
 
 def _suppressed(conn: Connection, batch: Batch, target: ImportTarget) -> dict[str, str]:
     """Hash -> reason for the batch's addresses suppressed globally or for this list."""
-    list_id, now = target.mailing_list.id, target.now
-    rows = conn.execute(
-        select(suppressions.c.email_hash, suppressions.c.reason).where(
-            and_(
-                in_values(conn, suppressions.c.email_hash, batch.hashes),
-                or_(suppressions.c.list_id.is_(None), suppressions.c.list_id == list_id),
-                or_(suppressions.c.expires_at.is_(None), suppressions.c.expires_at > now),
-            )
-        )
+    keys = keys_table(conn, batch.hashes)
+    found = conn.execute(
+        select(
+            suppressions.c.email_hash,
+            suppressions.c.list_id,
+            suppressions.c.expires_at,
+            suppressions.c.reason,
+        ).select_from(keys.join(suppressions, suppressions.c.email_hash == keys.c.value))
     )
-    return {str(h): str(reason) for h, reason in rows}
+    # Which ones apply is decided here: conditions on the list and the expiry in the
+    # query would let the database scan the whole table instead of probing by hash.
+    list_id, now = target.mailing_list.id, target.now
+    return {
+        str(h): str(reason)
+        for h, in_list, expires, reason in found
+        if in_list in (None, list_id) and (expires is None or expires > now)
+    }
 
 
 def _consent_rows(
