@@ -159,9 +159,24 @@ def _add(
     batch.domains.append(domain)
     batch.first.append(fields.get("first_name") or None)
     batch.last.append(fields.get("last_name") or None)
-    batch.attrs_json.append(json.dumps(rec.attributes) if rec.attributes else "{}")
+    batch.attrs_json.append(attributes_json(rec.attributes))
     batch.lines.append(rec.line)
     batch.refs.append((fields.get("consent_source") or "")[:200])
     batch.ips.append((fields.get("consent_ip") or "")[:45] or None)
     batch.expiries.append(expires)
     return None
+
+
+_json_string = json.encoder.encode_basestring_ascii
+
+
+def attributes_json(attributes: dict[str, Any]) -> str:
+    """``json.dumps(attributes)``, the same text, about three times faster when every
+    value is a string (any CSV row): ``json.dumps`` builds a new encoder per call."""
+    if not attributes:
+        return "{}"
+    try:
+        pairs = [_json_string(k) + ": " + _json_string(v) for k, v in attributes.items()]
+    except TypeError:  # numbers, lists, null... (JSON Lines)
+        return json.dumps(attributes)
+    return "{" + ", ".join(pairs) + "}"
