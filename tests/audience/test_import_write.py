@@ -215,3 +215,31 @@ def test_only_suppressions_in_force_for_this_list_skip_a_row(
         )
     assert [row[2] for row in outcome.skipped_rows] == ["here@example.com", "later@example.com"]
     assert outcome.added == 2
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_per_row_evidence_is_kept_whether_shared_by_the_batch_or_not(
+    engine: Engine, clock: FrozenClock, same: bool
+) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
+        ml = create_list(conn, "News", now=now)
+    import_id = _import(engine, ml, now)
+    batch = _batch(("a@example.com", None, "{}"), ("b@example.com", None, "{}"))
+    expiry = now + timedelta(days=180)
+    batch.refs = ["till 4", "till 4" if same else ""]
+    batch.ips = ["198.51.100.1", "198.51.100.1" if same else None]
+    batch.expiries = [expiry, expiry if same else None]
+    with write_transaction(engine) as conn:
+        write_batch(conn, batch, ImportTarget(import_id, ml, "upsert", now))
+    with engine.connect() as conn:
+        a, b = (history(conn, normalize(e))[0].evidence for e in ("a@example.com", "b@example.com"))
+    assert (a.source_ref, a.ip, a.implied_expires_at) == ("till 4", "198.51.100.1", expiry)
+    if same:
+        assert (b.source_ref, b.ip, b.implied_expires_at) == ("till 4", "198.51.100.1", expiry)
+    else:
+        assert (b.source_ref, b.ip, b.implied_expires_at) == (
+            f"import:{import_id} people.csv",
+            None,
+            None,
+        )

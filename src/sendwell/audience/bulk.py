@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     String,
@@ -44,6 +45,21 @@ def in_values(
         "value"
     )
     return column.in_(select(rows.c.value))  # type: ignore[no-any-return]
+
+
+def ids_condition(conn: Connection, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN ids`` for integer keys: a ``range`` (what :func:`allocate_ids` gives on
+    SQLite) as one ``BETWEEN``, anything else as a single bound parameter."""
+    if isinstance(ids, range) and ids.step == 1 and len(ids):
+        return column.between(ids.start, ids.stop - 1)  # type: ignore[no-any-return]
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return in_values(conn, column, ids)
+
+
+def insert_for(conn: Connection) -> Any:
+    """The dialect's ``insert`` (it has ``on_conflict_do_nothing``)."""
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 def keys_table(conn: Connection, values: Sequence[str]) -> Any:
@@ -108,8 +124,7 @@ def insert_many(
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return 0
-    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt: Any = ins(table).values({c: bindparam(c) for c in columns}).inline()
+    stmt: Any = insert_for(conn)(table).values({c: bindparam(c) for c in columns}).inline()
     if skip_conflicts:
         stmt = stmt.on_conflict_do_nothing()
     compiled = stmt.compile(dialect=conn.dialect)

@@ -22,19 +22,21 @@ violation (the import is then ``failed`` and resumable by running it again).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, literal, select, update
 
 from sendwell.audience.bulk import (
     allocate_ids,
     bind_constant,
     bind_processor,
     fetch_raw,
-    in_values,
+    ids_condition,
+    insert_for,
     insert_many,
     keys_table,
 )
@@ -145,30 +147,77 @@ def write_batch(conn: Connection, batch: Batch, target: ImportTarget) -> BatchOu
         known, known_ids = Batch(), []
     else:
         _update(conn, known, known_ids, target.now)
-    ml = target.mailing_list
-    status = "confirmed" if ml.optin == "single" else "unconfirmed"
     for ids, existed in ((fresh_ids, False), (known_ids, True)):
-        # Someone already on the list keeps their subscription as it is: an unsubscribed
-        # person is never re-subscribed by an import. New subscribers have none yet, so
-        # their rows skip the conflict check.
-        insert_many(
-            conn,
-            subscriptions,
-            _SUBSCRIPTION_COLUMNS,
-            zip(ids, repeat(ml.id), repeat(status), repeat(stamp), repeat(stamp)),
-            skip_conflicts=existed,
-        )
+        _subscribe(conn, ids, target, existed=existed)
+        _record_consent(conn, fresh if not existed else known, ids, target)
     outcome.added, outcome.updated = added, len(known)
-    insert_many(
-        conn,
-        consent_events,
-        _CONSENT_COLUMNS,
-        chain(
-            _consent_rows(conn, fresh, fresh_ids, target),
-            _consent_rows(conn, known, known_ids, target),
-        ),
-    )
     return outcome
+
+
+def _subscribe(
+    conn: Connection, ids: Sequence[int], target: ImportTarget, *, existed: bool
+) -> None:
+    """Subscribe these subscribers to the list, in one statement run by the database."""
+    if not ids:
+        return
+    ml, now = target.mailing_list, target.now
+    status = "confirmed" if ml.optin == "single" else "unconfirmed"
+    rows = select(
+        subscribers.c.id,
+        _constant(subscriptions, "list_id", ml.id),
+        _constant(subscriptions, "status", status),
+        _constant(subscriptions, "created_at", now),
+        _constant(subscriptions, "updated_at", now),
+    ).where(ids_condition(conn, subscribers.c.id, ids))
+    stmt = insert_for(conn)(subscriptions).from_select(_SUBSCRIPTION_COLUMNS, rows)
+    if existed:
+        # Someone already on the list keeps their subscription as it is: an unsubscribed
+        # person is never re-subscribed by an import. New subscribers have none yet.
+        stmt = stmt.on_conflict_do_nothing()
+    conn.execute(stmt)
+
+
+def _record_consent(
+    conn: Connection, rows: Batch, ids: Sequence[int], target: ImportTarget
+) -> None:
+    """One ``import`` entry per subscriber (``ids[i]`` is the subscriber of ``rows`` row i).
+
+    When the per-row evidence (the row's own source, IP and implied-consent expiry) is the
+    same for the whole batch (a file without those columns), the database writes the
+    entries itself from the subscriber rows; otherwise they are sent row by row."""
+    if not ids:
+        return
+    refs, ips, expiries = _shared(rows.refs), _shared(rows.ips), _shared(rows.expiries)
+    if refs is _VARIES or ips is _VARIES or expiries is _VARIES:
+        insert_many(conn, consent_events, _CONSENT_COLUMNS, _consent_rows(conn, rows, ids, target))
+        return
+    entries = select(
+        _constant(consent_events, "at", target.now),
+        subscribers.c.email_hash,
+        subscribers.c.id,
+        _constant(consent_events, "list_id", target.mailing_list.id),
+        _constant(consent_events, "action", "import"),
+        _constant(consent_events, "source", "import"),
+        _constant(consent_events, "source_ref", refs),
+        _constant(consent_events, "ip", ips),
+        _constant(consent_events, "implied_expires_at", expiries),
+        _constant(consent_events, "import_id", target.import_id),
+    ).where(ids_condition(conn, subscribers.c.id, ids))
+    conn.execute(insert(consent_events).from_select(_CONSENT_COLUMNS, entries))
+
+
+_VARIES = object()
+
+
+def _shared(column: list[Any]) -> Any:
+    """The one value every row of a (non-empty) column holds, or ``_VARIES``."""
+    first = column[0]
+    return first if column.count(first) == len(column) else _VARIES
+
+
+def _constant(table: Table, column: str, value: Any) -> Any:
+    """A bound constant typed like ``table.column`` (so dates are stored the same way)."""
+    return literal(value, type_=table.c[column].type)
 
 
 def _suppressed(conn: Connection, batch: Batch, target: ImportTarget) -> dict[str, str]:
@@ -221,9 +270,7 @@ def _update(conn: Connection, rows: Batch, ids: list[int], now: datetime) -> Non
     current = dict(
         conn.execute(
             select(subscribers.c.id, subscribers.c.attributes).where(
-                in_values(conn, subscribers.c.id, ids)
-                if conn.dialect.name == "sqlite"
-                else subscribers.c.id.in_(ids)
+                ids_condition(conn, subscribers.c.id, ids)
             )
         ).all()
     )
