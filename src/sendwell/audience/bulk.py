@@ -15,6 +15,7 @@ Limit: callers supply values already in the form the driver takes (JSON columns 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Dialect,
     String,
     Table,
     any_,
@@ -124,21 +126,37 @@ def insert_many(
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return 0
-    stmt: Any = insert_for(conn)(table).values({c: bindparam(c) for c in columns}).inline()
-    if skip_conflicts:
-        stmt = stmt.on_conflict_do_nothing()
-    compiled = stmt.compile(dialect=conn.dialect)
-    sql = str(compiled)
-    index = {c: i for i, c in enumerate(columns)}
+    sql, order = _insert_sql(conn.dialect, table, tuple(columns), skip_conflicts)
     params: list[Any]
-    if compiled.positional:
-        order = [index[name] for name in compiled.positiontup or ()]
-        in_order = order == list(range(len(columns)))
-        params = list(rows) if in_order else [tuple(r[i] for i in order) for r in rows]
-    else:
+    if order is None:  # named parameters
         params = [dict(zip(columns, r, strict=True)) for r in rows]
+    elif order == tuple(range(len(columns))):
+        params = rows
+    else:
+        params = [tuple(r[i] for i in order) for r in rows]
     conn.exec_driver_sql(sql, params)
     return len(rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], skip_conflicts: bool
+) -> tuple[str, tuple[int, ...] | None]:
+    """The INSERT's SQL text and, for positional drivers, which column each placeholder
+    takes; compiled once (callers writing small batches often would otherwise spend more
+    time compiling than writing)."""
+    stmt: Any = (
+        (pg_insert if dialect.name == "postgresql" else sqlite_insert)(table)
+        .values({c: bindparam(c) for c in columns})
+        .inline()
+    )
+    if skip_conflicts:
+        stmt = stmt.on_conflict_do_nothing()
+    compiled = stmt.compile(dialect=dialect)
+    if not compiled.positional:
+        return str(compiled), None
+    index = {c: i for i, c in enumerate(columns)}
+    return str(compiled), tuple(index[name] for name in compiled.positiontup or ())
 
 
 def fetch_raw(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
