@@ -111,6 +111,7 @@ def serve(data: Path, port: int) -> None:
     from fastapi import FastAPI
 
     from sendwell.app import open_app
+    from sendwell.web.server import freeze_startup_objects
     from sendwell.web.tracking import router
 
     web = FastAPI()
@@ -124,7 +125,9 @@ def serve(data: Path, port: int) -> None:
     config = uvicorn.Config(
         web, log_level="warning", access_log=False, loop="uvloop", http="httptools"
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    freeze_startup_objects()  # as ``sendwell serve`` does
+    server.run(sockets=[sock])
 
 
 def _free_port() -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from sendwell.audience.addresses import normalize
 from sendwell.audience.consent import history
-from sendwell.audience.importer import ImportOptions, import_file
+from sendwell.audience.importer import ImportOptions, ImportReport, import_file
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import MailingList
 from sendwell.audience.subscribers import get_subscriber
@@ -68,7 +68,7 @@ def test_csv_with_bom_crlf_quoted_newlines_and_bad_rows(
         ann = get_subscriber(conn, "ann@example.com")
         bob = get_subscriber(conn, "bob@example.org")
         n_subs = conn.execute(select(func.count()).select_from(subscriptions)).scalar_one()
-        log = history(conn, normalize("ann@example.com").hash)
+        log = history(conn, normalize("ann@example.com"))
         state = conn.execute(select(audience_imports.c.state, audience_imports.c.last_line)).one()
     assert ann.first_name == "Ann" and ann.attributes == {
         "Plan": "pro",
@@ -153,7 +153,7 @@ def test_json_lines_and_mapping(engine: Engine, clock: FrozenClock, tmp_path: Pa
     assert [e[0] for e in errors] == ["2", "3"]
     with engine.connect() as conn:
         assert get_subscriber(conn, "ann@example.com").attributes == {"plan": "pro", "score": 7}
-        log = history(conn, normalize("bob@example.com").hash)
+        log = history(conn, normalize("bob@example.com"))
     assert log[0].evidence.source_ref == "shop checkout"
 
 
@@ -181,8 +181,8 @@ def test_soft_opt_in_records_its_expiry(engine: Engine, clock: FrozenClock, tmp_
         error_path=tmp_path / "e.csv",
     )
     with engine.connect() as conn:
-        ann = history(conn, normalize("ann@example.com").hash)[0].evidence
-        bob = history(conn, normalize("bob@example.com").hash)[0].evidence
+        ann = history(conn, normalize("ann@example.com"))[0].evidence
+        bob = history(conn, normalize("bob@example.com"))[0].evidence
     assert ann.lawful_basis == "soft_opt_in"
     assert ann.implied_expires_at is not None and ann.implied_expires_at.isoformat().startswith(
         "2026-09-01T10:00"
@@ -236,3 +236,27 @@ def test_an_import_without_a_basis_is_refused(
             now=clock.now(),
             error_path=tmp_path / "e.csv",
         )
+
+
+def test_on_batch_reports_committed_progress(
+    engine: Engine, clock: FrozenClock, tmp_path: Path
+) -> None:
+    ml = _list(engine, clock)
+    src = tmp_path / "p.csv"
+    src.write_bytes(b"email\n" + b"".join(f"p{i}@example.com\n".encode() for i in range(5)))
+    seen: list[tuple[int, int]] = []
+
+    def on_batch(report: ImportReport) -> None:
+        with engine.connect() as conn:  # another connection: only committed rows show
+            stored = conn.execute(select(func.count()).select_from(subscribers)).scalar_one()
+        seen.append((report.added, stored))
+
+    import_file(
+        engine,
+        src,
+        ImportOptions(ml, "consent", batch_size=2),
+        now=clock.now(),
+        error_path=tmp_path / "e.csv",
+        on_batch=on_batch,
+    )
+    assert seen == [(2, 2), (4, 4), (5, 5)]
