@@ -260,3 +260,37 @@ def test_on_batch_reports_committed_progress(
         on_batch=on_batch,
     )
     assert seen == [(2, 2), (4, 4), (5, 5)]
+
+
+def test_a_large_file_is_parsed_by_a_child_process_with_the_same_result(
+    engine: Engine, clock: FrozenClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files over the threshold are parsed in a second process; run from a thread, as the
+    web server's background jobs run imports, the result is the in-process one."""
+    import threading
+
+    import sendwell.audience.importer as importer
+
+    rows = "".join(f"user{i}@example.com,User {i}\n" for i in range(500))
+    data = f"email,first_name\n{rows}not-an-address,X\nuser7@example.com,dup\n".encode()
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", 1)
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            results.append(_run(engine, clock, tmp_path, data, batch_size=64))
+        except BaseException as exc:  # surfaced below, in the test's own thread
+            results.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the import did not finish"
+    outcome = results[0]
+    assert not isinstance(outcome, BaseException), outcome
+    report, errors = outcome  # type: ignore[misc]
+    assert (report.rows, report.added, report.rejected) == (502, 500, 2)
+    assert sorted(int(e[0]) for e in errors) == [502, 503]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(subscribers)).scalar_one() == 500
+        assert get_subscriber(conn, "user499@example.com").first_name == "User 499"

@@ -195,10 +195,11 @@ def _write(
 
 def _parsed_in_child(spec: ParseSpec) -> Iterator[Parsed]:
     """Batches parsed by a child process, two at most in flight (bounded memory)."""
-    # fork, not spawn: spawn re-imports the main module, and ``python -m sendwell`` would
-    # run the whole command again in the child. The child only parses (no database, no
-    # console), so inheriting the parent's state is harmless.
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: imports also run from the web server's background threads, and
+    # forking a process that has threads can copy a lock some other thread held at that
+    # instant, deadlocking the child. A fresh interpreter costs a fraction of a second,
+    # and only files large enough to be worth a second core get a child at all.
+    ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue(maxsize=2)
     child = ctx.Process(target=run_child, args=(spec, queue), daemon=True)
     child.start()
