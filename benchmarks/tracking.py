@@ -1,8 +1,9 @@
 """Open-pixel and click-redirect throughput with every event persisted.
 
 A campaign of N recipients is seeded (delivered an hour ago) in a fresh SQLite data
-directory; a server process (uvicorn, one process, the tracking router on a minimal
-FastAPI app) serves it on loopback, and ``wrk`` (Debian package) drives it from a second
+directory; a server process (uvicorn, one process, the production application of
+``sendwell serve``: ``create_app`` with its middleware and every router) serves it on
+loopback, and ``wrk`` (Debian package) drives it from a second
 process: half the requests open pixels, half clicks, spread over every recipient and link,
 with a browser user agent. After the run the server is stopped and the events in the
 database are counted: each 200/302 answer must have its event (``events_persisted`` >=
@@ -106,16 +107,14 @@ def seed(data: Path, recipients: int) -> list[str]:
 
 
 def serve(data: Path, port: int) -> None:
-    """The server process: the tracking router on a minimal app (until SIGINT/SIGTERM)."""
+    """The server process: the application ``sendwell serve`` runs (until SIGINT/SIGTERM)."""
     import uvicorn
-    from fastapi import FastAPI
 
     from sendwell.app import open_app
-    from sendwell.web.tracking import router
+    from sendwell.web.app import create_app
+    from sendwell.web.server import freeze_startup_objects
 
-    web = FastAPI()
-    web.include_router(router)
-    web.state.sendwell = open_app(_settings(data))
+    web = create_app(open_app(_settings(data)))
     # SO_REUSEPORT: several server processes share the port; the kernel spreads connections.
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -124,7 +123,9 @@ def serve(data: Path, port: int) -> None:
     config = uvicorn.Config(
         web, log_level="warning", access_log=False, loop="uvloop", http="httptools"
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    freeze_startup_objects()  # as ``sendwell serve`` does
+    server.run(sockets=[sock])
 
 
 def _free_port() -> int:

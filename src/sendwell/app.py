@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sendwell.campaigns.builder import CampaignMessageBuilder
 from sendwell.campaigns.preflight import (
     DnsChecker,
+    LinkChecker,
     PreflightConfig,
     PreflightReport,
     SpamChecker,
@@ -38,6 +39,7 @@ from sendwell.config import (
     effective_settings,
     parse_host_port,
 )
+from sendwell.content.linkcheck import LinkResult, check_links
 from sendwell.content.spamd import SpamdClient
 from sendwell.delivery import engine_state
 from sendwell.delivery.jobs import Outcome, PreparedMessage
@@ -183,11 +185,28 @@ class App:
             max_lookups=self.settings.preflight_mx_lookups,
         )
 
+    def link_checker(self) -> LinkChecker:
+        """Asks each URL of a campaign's content, public addresses only unless allowed."""
+        s = self.settings
+        allowed = parse_networks(s.link_check_allowed_networks)
+
+        def check(urls: Sequence[str]) -> list[LinkResult]:
+            return check_links(urls, timeout=s.link_check_timeout, allowed=allowed)
+
+        return check
+
     def preflight(
-        self, campaign_id: int, *, dns: bool = True, plan: bool = True, spam: bool = True
+        self,
+        campaign_id: int,
+        *,
+        dns: bool = True,
+        plan: bool = True,
+        spam: bool = True,
+        links: bool = False,
     ) -> PreflightReport:
         """The preflight report, as ``sendwell campaigns check``, the API and the admin UI
-        show it. Call from a thread without an event loop (DNS runs its own)."""
+        show it; ``links`` adds the link check (off by default: it fetches every URL).
+        Call from a thread without an event loop (DNS runs its own)."""
         planner = self.planner() if plan else None
         with self.engine.connect() as conn:
             return run_preflight(
@@ -196,6 +215,7 @@ class App:
                 spam=self.spam_checker() if spam else None,
                 dns=self.dns_checker() if dns else None,
                 planner=planner.plan if planner is not None else None,
+                links=self.link_checker() if links else None,
             )  # fmt: skip
 
     def start_campaign(self, campaign_id: int) -> CampaignStatus:

@@ -294,6 +294,14 @@ class Settings:
     spamd_timeout: float = setting(
         10.0, "Seconds one spamd check may take in all before preflight falls back to heuristics."
     )
+    link_check_timeout: float = setting(
+        10.0, "Seconds each link may take to answer in the optional preflight link check."
+    )
+    link_check_allowed_networks: str = setting(
+        "",
+        "IP networks (CIDR, comma-separated) the link check may fetch although they are not "
+        "public (loopback, private); by default it fetches only public addresses.",
+    )
     allow_http_one_click: bool = setting(
         False,
         "Accept an `http://` public_url for the one-click List-Unsubscribe URL (a warning "

@@ -47,7 +47,7 @@ def test_history_keeps_every_entry_in_order(engine: Engine, clock: FrozenClock) 
             evidence=Evidence(source="link"),
             list_id=1,
         )
-        entries = history(conn, h)
+        entries = history(conn, normalize("ann@example.com"))
     assert [e.action for e in entries] == ["subscribe", "unsubscribe"]
     assert entries[0].evidence == form
     assert entries[0].at.tzinfo is not None

@@ -77,6 +77,8 @@ def test_attribute_operators(engine: Engine, clock: FrozenClock) -> None:
         ]
         assert m({"attr": "age", "op": ">", "value": 20}) == ["ann@gmail.com"]
         assert m({"attr": "age", "op": "<", "value": 20}) == ["bob@yahoo.com"]
+        # Same shape, another attribute: the compiled SQL must not be the cached one above.
+        assert m({"attr": "tags", "op": ">", "value": 0}) == []
         assert m({"attr": "tags", "op": "contains", "value": "VIP"}) == ["ann@gmail.com"]
         assert m({"attr": "plan", "op": "in", "value": ["free", "gold"]}) == ["bob@yahoo.com"]
         assert m({"attr": "age", "op": "exists"}) == [

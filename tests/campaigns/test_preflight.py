@@ -15,6 +15,7 @@ from sendwell.audience.subscribers import add_subscribers
 from sendwell.campaigns.builder import CampaignMessageBuilder
 from sendwell.campaigns.preflight import (
     DnsChecker,
+    LinkChecker,
     Planner,
     PreflightConfig,
     PreflightReport,
@@ -24,6 +25,7 @@ from sendwell.campaigns.preflight import (
 from sendwell.campaigns.sender import SenderDefaults
 from sendwell.campaigns.service import create_campaign
 from sendwell.clock import FrozenClock
+from sendwell.content.linkcheck import LinkResult
 from sendwell.content.spamd import SpamdClient
 from sendwell.delivery.estimate import DeliveryPlan, SiteDemand, estimate_delivery
 from sendwell.delivery.shaping import load_shaping
@@ -49,7 +51,7 @@ def _report(
     engine: Engine, clock: FrozenClock, *, subject: str = "November news", html: str = GOOD_HTML,
     domain: bool = True, people: bool = True, defaults: SenderDefaults = DEFAULTS,
     dns: DnsChecker | None = None, spam: SpamChecker | None = None,
-    planner: Planner | None = None,
+    planner: Planner | None = None, links: LinkChecker | None = None,
 ) -> PreflightReport:  # fmt: skip
     now = clock.now()
     with engine.begin() as conn:
@@ -74,7 +76,7 @@ def _report(
     config = PreflightConfig(secret_key=KEY, public_url=PUBLIC, defaults=defaults)
     with engine.connect() as conn:
         return run_preflight(conn, builder, campaign.id, now=now, config=config, dns=dns,
-                             spam=spam, planner=planner)  # fmt: skip
+                             spam=spam, planner=planner, links=links)  # fmt: skip
 
 
 def _blockers(report: PreflightReport) -> set[str]:
@@ -202,3 +204,28 @@ def test_the_report_carries_the_delivery_plan_for_the_queued_domains(
     assert (site["site"], site["max_message_rate_per_hour"], site["connection_limit"]) == (
         "mx.example.org", 100, 10,
     )  # fmt: skip
+
+
+def test_links_that_do_not_answer_are_warnings_with_the_reason(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    asked: list[list[str]] = []
+
+    def links(urls: Sequence[str]) -> list[LinkResult]:
+        asked.append(list(urls))
+        return [
+            LinkResult(u, "gone" not in u, 200 if "gone" not in u else 404, "HTTP 404 Not Found")
+            for u in urls
+        ]
+
+    html = (
+        '<p>Read <a href="https://example.com/story">the story</a> and '
+        '<a href="https://example.com/gone">the archive</a>.</p>' + GOOD_HTML
+    )
+    report = _report(engine, clock, html=html, links=links)
+    assert asked == [["https://example.com/story", "https://example.com/gone"]]
+    broken = [i for i in report.warnings if i.code == "broken-link"]
+    assert [i.message for i in broken] == ["https://example.com/gone: HTTP 404 Not Found"]
+    assert not report.blockers
+    assert [r["url"] for r in report.as_json()["links"]] == asked[0]
+    assert _report(engine, clock).as_json()["links"] is None  # not checked unless asked

@@ -6,14 +6,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, insert, select, text
 
+from sendwell.clock import FrozenClock
 from sendwell.errors import StorageError
 from sendwell.store.engine import create_db_engine
-from sendwell.store.migrate import current_revisions, head_revisions, upgrade
+from sendwell.store.migrate import MIGRATIONS, current_revisions, head_revisions, upgrade
 from sendwell.store.schema import lists, metadata
+from sendwell.store.schema_audience import audience_imports, consent_events
 
 
 def test_migrated_database_matches_metadata(engine: Engine) -> None:
@@ -76,3 +80,56 @@ def test_unusable_database_urls_are_one_line_errors(url: str, message: str) -> N
         create_db_engine(url)
     assert "\n" not in str(info.value)
     assert "secretpw" not in str(info.value)
+
+
+def test_0013_downgrade_copies_shared_import_evidence_back_into_each_entry(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
+        list_id = conn.execute(
+            insert(lists).values(name="l", description="", optin="single", created_at=now)
+        ).inserted_primary_key[0]  # type: ignore[index]
+        import_id = conn.execute(
+            insert(audience_imports).values(
+                list_id=list_id,
+                file_name="people.csv",
+                lawful_basis="soft_opt_in",
+                wording="Yes please",
+                wording_version="v1",
+                mode="upsert",
+                state="finished",
+                last_line=2,
+                added=1,
+                updated=0,
+                skipped=0,
+                rejected=0,
+                started_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(
+            insert(consent_events),
+            [
+                {"at": now, "email_hash": "a" * 64, "action": "import", "source": "import",
+                 "source_ref": "", "import_id": import_id},
+                {"at": now, "email_hash": "b" * 64, "action": "import", "source": "import",
+                 "source_ref": "shop", "import_id": import_id},
+            ],
+        )  # fmt: skip
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    command.downgrade(cfg, "0010")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT source_ref, wording, wording_version, method, lawful_basis "
+                "FROM consent_events ORDER BY email_hash"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (f"import:{import_id} people.csv", "Yes please", "v1", "import", "soft_opt_in"),
+        ("shop", "Yes please", "v1", "import", "soft_opt_in"),
+    ]
+    upgrade(engine)
+    assert current_revisions(engine) == head_revisions()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sendwell.audience.addresses import normalize
 from sendwell.verify.records import Reason
-from sendwell.verify.syntax import parse_address
+from sendwell.verify.syntax import parse_address, plain_address
 
 CYRILLIC_PAYPAL = "\u0440\u0430\u0443\u0440\u0430l.com"  # "paypal" with Cyrillic er, a and u
 
@@ -110,3 +110,67 @@ def test_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
         assert parsed.normalized is None, raw
     else:
         assert parsed.normalized == f"{info.local_part.lower()}@{info.ascii_domain.lower()}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("Ann.Lee+news@Example.COM", ("ann.lee+news@example.com", "example.com")),
+        (" \tbob_1%x@mail.example-shop.co.uk\t", ("bob_1%x@mail.example-shop.co.uk", None)),
+        ("a" * 64 + "@example.com", ("a" * 64 + "@example.com", "example.com")),
+        ("a" * 65 + "@example.com", None),  # local part over 64
+        ("a@" + ("b" * 60 + ".") * 4 + "com", ("a@" + ("b" * 60 + ".") * 4 + "com", None)),
+        ("a@" + ("b" * 60 + ".") * 5 + "com", None),  # over 254 characters
+        ("ann@xn--bcher-kva.de", None),  # an A-label: decoded and checked by the library
+        ("ann@bücher.de", None),
+        ("ann@example.local", None),  # special-use domain
+        ("o'brien@example.ie", None),  # valid, but not on the fast path
+        ("ann@@example.com", None),
+        ("ann@example.com\n", None),
+        ("", None),
+    ],
+)
+def test_plain_address_takes_plain_addresses_only(
+    raw: str, plain: tuple[str, str | None] | None
+) -> None:
+    got = plain_address(raw)
+    if plain is None:
+        assert got is None
+    else:
+        assert got is not None and got[0] == plain[0]
+        assert got[1] == (plain[1] or plain[0].rpartition("@")[2])
+
+
+_LABEL = st.text(alphabet=string.ascii_letters + string.digits + "-", min_size=0, max_size=64)
+_NEAR_PLAIN = st.builds(
+    "{}{}@{}.{}{}".format,
+    st.sampled_from(["", " ", "\t"]),
+    st.lists(st.text(alphabet=ATOM, min_size=0, max_size=22), min_size=1, max_size=4).map(".".join),
+    st.lists(_LABEL, min_size=1, max_size=4).map(".".join),
+    st.sampled_from(["com", "ORG", "de", "x1", "c-m", "local", "test", "invalid", "museum"]),
+    st.sampled_from(["", " ", "\t", "\n"]),
+)
+_ANY_ADDRESS = st.one_of(
+    _NEAR_PLAIN,
+    st.builds(
+        "{}{}@{}{}".format,
+        st.sampled_from(["", " ", "\t", " \t "]),
+        st.text(alphabet=ATOM + "!#'@\"é\x00", min_size=0, max_size=70),
+        st.text(alphabet=string.ascii_letters + string.digits + ".-ü", min_size=0, max_size=70),
+        st.sampled_from(["", " ", "\t", "\n", "\u202e"]),
+    ),
+    st.text(max_size=300),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(raw=_ANY_ADDRESS)
+def test_plain_address_agrees_with_parse_address_and_email_validator(raw: str) -> None:
+    plain = plain_address(raw)
+    if plain is None:
+        return  # "not plain": parse_address decides, with its reason
+    parsed = parse_address(raw)
+    assert plain == (parsed.normalized, parsed.domain) and parsed.findings == ()
+    info = validate_email(raw.strip(" \t"), check_deliverability=False, allow_smtputf8=True)
+    assert plain[0] == f"{info.local_part.lower()}@{info.ascii_domain.lower()}"
+    assert plain == (normalize(raw).email, normalize(raw).domain)

@@ -7,7 +7,7 @@ import json
 from starlette.testclient import TestClient
 
 from sendwell.app import App
-from sendwell.audience.addresses import address_hash
+from sendwell.audience.addresses import normalize
 from sendwell.audience.consent import history
 from sendwell.campaigns.service import campaign_status
 from tests.web.conftest import HTML, seed, token_for
@@ -66,7 +66,7 @@ def test_subscribers_add_search_filter_and_detail(client: TestClient, app: App) 
     assert len(members["items"]) == 2
     assert members["next_cursor"]
     with app.engine.connect() as conn:
-        log = history(conn, address_hash("zed@example.net"))
+        log = history(conn, normalize("zed@example.net"))
     assert [(e.action, e.evidence.source, e.evidence.lawful_basis) for e in log] == [
         ("subscribe", "api", "consent"),
         ("subscribe", "api", "consent"),

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from sendwell.app import App
-from sendwell.audience.addresses import address_hash
+from sendwell.audience.addresses import normalize
 from sendwell.audience.consent import history
 from sendwell.audience.lists import create_list
 from sendwell.audience.optin import confirmation_token, set_list_message
@@ -58,7 +58,7 @@ def test_the_hosted_form_subscribes_with_consent_evidence(client: TestClient, ap
     assert "Thank you" in r.text
     assert _status(app, "ann@example.org") == "confirmed"
     with app.engine.connect() as conn:
-        entries = history(conn, address_hash("ann@example.org"))
+        entries = history(conn, normalize("ann@example.org"))
     assert [e.action for e in entries] == ["subscribe"]
     assert entries[0].evidence.source == "form"
     assert entries[0].evidence.user_agent == "test-browser"

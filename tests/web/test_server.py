@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from sendwell.app import App
 from sendwell.clock import SystemClock
 from sendwell.errors import ConfigError
-from sendwell.web.server import ServerThread
+from sendwell.web.server import ServerThread, freeze_startup_objects
 from tests.web.conftest import make_settings, token_for
 
 
@@ -108,3 +109,13 @@ def test_the_demo_server_signs_in_with_the_printed_credentials(
             assert "Recent campaigns" in r.text
     finally:
         web.server.stop()
+
+
+def test_start_up_objects_are_frozen_out_of_garbage_collection() -> None:
+    before = gc.get_freeze_count()
+    try:
+        freeze_startup_objects()
+        # Everything alive at start-up (here: at least the loaded modules) is frozen.
+        assert gc.get_freeze_count() > max(before, len(sys.modules))
+    finally:
+        gc.unfreeze()

@@ -34,6 +34,12 @@ def address_hash(email: str) -> str:
     return hashlib.sha256(email.encode("utf-8")).hexdigest()
 
 
+def stored_address(email: str) -> Address:
+    """The :class:`Address` of an address read back from the database (already normalized,
+    so it is not validated again)."""
+    return Address(email=email, domain=email.rpartition("@")[2], hash=address_hash(email))
+
+
 def normalize(raw: str) -> Address:
     """Validate and normalize one address, or raise :class:`InvalidInput` saying why."""
     text = raw.strip()

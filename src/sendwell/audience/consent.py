@@ -8,10 +8,15 @@ double opt-in with its confirmation time, import), the lawful basis (``consent``
 two years after a purchase and six months after an inquiry (s.10(10)); :func:`implied_expiry`
 computes that.
 
+An import's entries keep only what differs per row (time, address, list, the row's own
+source and IP, implied-consent expiry) and reference the import's record for the evidence
+the whole file shares (wording, version, lawful basis); :func:`history` puts the two back
+together, so every entry reads the same whichever way it was stored.
+
 Entries carry the address hash so that the ``erase`` entry survives erasure without the
-address; they are looked up through the subscriber row while it exists and by hash
-(a partial index) once it does not. Nothing here updates or deletes a row except
-:func:`forget`, which only erasure calls.
+address; they are looked up through the subscriber row (found by its address) while it
+exists and by hash (a partial index) once it does not. Nothing here updates or deletes a
+row except :func:`forget`, which only erasure calls.
 
 Limit: month arithmetic for "6 months" clamps to the month's last day (31 Aug → 28 Feb).
 """
@@ -26,9 +31,10 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select
 
+from sendwell.audience.addresses import Address
 from sendwell.errors import InvalidInput
 from sendwell.store.schema import subscribers
-from sendwell.store.schema_audience import consent_events
+from sendwell.store.schema_audience import audience_imports, consent_events
 
 Action = Literal["subscribe", "confirm", "unsubscribe", "import", "erase"]
 LawfulBasis = Literal["consent", "soft_opt_in"]
@@ -143,18 +149,16 @@ def record_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(consent_events), list(rows))
 
 
-def _owner(conn: Connection, email_hash: str) -> int | None:
-    return conn.execute(
-        select(subscribers.c.id).where(subscribers.c.email_hash == email_hash).limit(1)
-    ).scalar()
-
-
-def _of(conn: Connection, email_hash: str) -> ColumnElement[bool]:
+def _of(conn: Connection, person: Address) -> ColumnElement[bool]:
     """Entries of one address: through its subscriber row, or orphaned (after erasure)."""
+    # By address, not by hash: subscribers carry no index on the hash (random keys make
+    # such an index the most expensive part of a bulk import), and every caller knows the
+    # address. The hash check keeps a reused subscriber id from picking up old entries.
+    email_hash = person.hash
     orphan = and_(
         consent_events.c.subscriber_id.is_(None), consent_events.c.email_hash == email_hash
     )
-    sid = _owner(conn, email_hash)
+    sid = conn.execute(select(subscribers.c.id).where(subscribers.c.email == person.email)).scalar()
     if sid is None:
         return orphan
     return or_(
@@ -163,26 +167,52 @@ def _of(conn: Connection, email_hash: str) -> ColumnElement[bool]:
     )
 
 
-def history(conn: Connection, email_hash: str) -> list[ConsentEntry]:
-    """Every entry for one address, oldest first."""
-    fields = [f for f in Evidence.__dataclass_fields__]
+def import_reference(import_id: int, file_name: str) -> str:
+    """The ``source_ref`` of an import's entries: which import, from which file."""
+    return f"import:{import_id} {file_name}"[:200]
+
+
+_FIELDS = tuple(Evidence.__dataclass_fields__)
+
+
+def _evidence(row: Any) -> Evidence:
+    values = {f: row._mapping[f] for f in _FIELDS}
+    if row.import_id is not None:
+        # An import entry: the evidence every row of the file shares is the import's.
+        values.update(
+            source_ref=row.source_ref or import_reference(row.import_id, row.import_file),
+            wording=row.import_wording,
+            wording_version=row.import_wording_version,
+            method="import",
+            lawful_basis=row.import_basis,
+        )
+    return Evidence(**values)
+
+
+def history(conn: Connection, person: Address) -> list[ConsentEntry]:
+    """Every entry for one (normalized) address, oldest first."""
     rows = conn.execute(
-        select(consent_events)
-        .where(_of(conn, email_hash))
+        select(
+            consent_events,
+            audience_imports.c.file_name.label("import_file"),
+            audience_imports.c.wording.label("import_wording"),
+            audience_imports.c.wording_version.label("import_wording_version"),
+            audience_imports.c.lawful_basis.label("import_basis"),
+        )
+        .select_from(
+            consent_events.outerjoin(
+                audience_imports, audience_imports.c.id == consent_events.c.import_id
+            )
+        )
+        .where(_of(conn, person))
         .order_by(consent_events.c.at, consent_events.c.id)
     ).all()
     return [
-        ConsentEntry(
-            id=r.id,
-            at=r.at,
-            action=r.action,
-            list_id=r.list_id,
-            evidence=Evidence(**{f: r._mapping[f] for f in fields}),
-        )
+        ConsentEntry(id=r.id, at=r.at, action=r.action, list_id=r.list_id, evidence=_evidence(r))
         for r in rows
     ]
 
 
-def forget(conn: Connection, email_hash: str) -> int:
+def forget(conn: Connection, person: Address) -> int:
     """Delete an address's entries (erasure only: they hold IP and user agent)."""
-    return int(conn.execute(delete(consent_events).where(_of(conn, email_hash))).rowcount or 0)
+    return int(conn.execute(delete(consent_events).where(_of(conn, person))).rowcount or 0)

@@ -39,7 +39,9 @@ _ALIASES = {"e-mail": "email", "email address": "email", "email_address": "email
 Format = Literal["csv", "jsonl"]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass costs four times as much to build (~1 us against
+# 0.2 us), and an import builds one per row; nothing keeps a row after reading it.
+@dataclass(slots=True)
 class SourceRow:
     """One record: its line, mapped fields, attributes, or why it cannot be read."""
 
@@ -192,7 +194,9 @@ def _csv_records(
     fh: io.TextIOWrapper, reader: Any, targets: list[str]
 ) -> Generator[SourceRow, None, None]:
     width = len(targets)
-    columns = list(enumerate(targets))
+    # Where each column goes, worked out once: per row only dict comprehensions remain.
+    field_columns = [(i, t) for i, t in enumerate(targets) if t in FIELDS]
+    attr_columns = [(i, t[5:]) for i, t in enumerate(targets) if t.startswith("attr:")]
     with fh:
         start = reader.line_num + 1
         while True:
@@ -205,32 +209,24 @@ def _csv_records(
                 start = reader.line_num + 1
                 continue
             line, start = start, reader.line_num + 1
-            if not values:
+            n = len(values)
+            if not n:
                 continue  # a blank line
-            if len(values) > width:
-                yield SourceRow(
-                    line, {}, raw=values, error=f"{len(values)} fields, the header has {width}"
-                )
+            if n > width:
+                yield SourceRow(line, {}, raw=values, error=f"{n} fields, the header has {width}")
                 continue
-            fields: dict[str, str] = {}
-            attrs: dict[str, Any] = {}
-            error = None
-            for i, target in columns:
-                if i >= len(values):
-                    break
-                value = values[i]
-                if len(value) > MAX_FIELD:
-                    error = f"field {i + 1} is {len(value)} characters, over {MAX_FIELD}"
-                    break
-                if target.startswith("attr:"):
-                    if value != "":
-                        attrs[target[5:]] = value
-                elif target != "ignore":
-                    fields[target] = value
-            if error:
+            if max(map(len, values)) > MAX_FIELD:
+                i, value = next((i, v) for i, v in enumerate(values) if len(v) > MAX_FIELD)
+                error = f"field {i + 1} is {len(value)} characters, over {MAX_FIELD}"
                 yield SourceRow(line, {}, raw=[v[:200] for v in values], error=error)
-            else:
-                yield SourceRow(line, fields, attrs, values)
+                continue
+            if n == width:
+                fields = {t: values[i] for i, t in field_columns}
+                attrs = {name: v for i, name in attr_columns if (v := values[i]) != ""}
+            else:  # a short row: the missing trailing columns are absent
+                fields = {t: values[i] for i, t in field_columns if i < n}
+                attrs = {name: v for i, name in attr_columns if i < n and (v := values[i]) != ""}
+            yield SourceRow(line, fields, attrs, values)
 
 
 def _jsonl_rows(

@@ -27,7 +27,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, and_, insert, select, update
 
-from sendwell.audience.addresses import normalize
+from sendwell.audience.addresses import normalize, stored_address
 from sendwell.audience.consent import Evidence, history, record
 from sendwell.audience.lists import get_list
 from sendwell.audience.records import MailingList, NewSubscriber
@@ -277,7 +277,7 @@ def confirm(
     """
     sid, list_id = read_token(key, token, now=now, max_age=max_age)
     row = conn.execute(
-        select(subscriptions.c.status, subscribers.c.email_hash)
+        select(subscriptions.c.status, subscribers.c.email)
         .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
         .where(and_(subscriptions.c.subscriber_id == sid, subscriptions.c.list_id == list_id))
     ).first()
@@ -292,14 +292,13 @@ def confirm(
         .where(and_(subscriptions.c.subscriber_id == sid, subscriptions.c.list_id == list_id))
         .values(status="confirmed", updated_at=now)
     )
-    asked = [
-        e for e in history(conn, row.email_hash) if e.action == "subscribe" and e.list_id == list_id
-    ]
+    person = stored_address(row.email)
+    asked = [e for e in history(conn, person) if e.action == "subscribe" and e.list_id == list_id]
     base = asked[-1].evidence if asked else Evidence(source="link")
     record(
         conn,
         at=now,
-        email_hash=row.email_hash,
+        email_hash=person.hash,
         action="confirm",
         evidence=replace(
             base,

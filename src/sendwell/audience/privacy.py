@@ -36,7 +36,7 @@ def export_person(conn: Connection, email: str) -> dict[str, Any]:
     """Everything stored about one address; NotFound when nothing is."""
     addr = normalize(email)
     person = conn.execute(select(subscribers).where(subscribers.c.email == addr.email)).first()
-    consent = [e.as_json() for e in history(conn, addr.hash)]
+    consent = [e.as_json() for e in history(conn, addr)]
     held = [
         {k: _iso(v) for k, v in r._mapping.items()}
         for r in conn.execute(select(suppressions).where(suppressions.c.email_hash == addr.hash))
@@ -94,7 +94,7 @@ def erase_person(conn: Connection, email: str, *, now: datetime, requested_by: s
     addr = normalize(email)
     sid = conn.execute(select(subscribers.c.id).where(subscribers.c.email == addr.email)).scalar()
     # Before the subscriber row goes: the log is found through it.
-    n_consent = forget(conn, addr.hash)
+    n_consent = forget(conn, addr)
     n_events = n_outbox = 0
     if sid is not None:
         n_events = int(

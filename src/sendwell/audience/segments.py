@@ -28,13 +28,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Connection,
     Float,
     String,
     and_,
-    case,
     cast,
     func,
     insert,
@@ -46,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from sendwell.errors import ConflictError, InvalidInput, NotFound
 from sendwell.store.schema import events, outbox, subscribers, subscriptions
@@ -55,34 +54,40 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _NUMERIC = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
-class _IsNumeric(ColumnElement[bool]):
-    """True when a text value is a plain decimal number (so casting it cannot fail).
+class _AsNumber(ColumnElement[float]):
+    """A text value as a number, or NULL when it is not a plain decimal number (so the
+    cast cannot fail and ``<``/``>`` skip such values).
 
     PostgreSQL gets a regular expression; SQLite has none built in (SQLAlchemy's REGEXP
     calls back into Python per row, too slow over a million rows), so it gets GLOBs:
-    only digits, dots and minus signs, and at least one digit.
+    only digits, dots and minus signs, and at least one digit. On SQLite the value is
+    computed once, in a one-row subquery, instead of once per GLOB and again for the
+    cast: extracting an attribute from the JSON text is most of the cost, and this makes
+    a numeric condition over a million subscribers about a third cheaper.
     """
 
     inherit_cache = True
-    type = Boolean()
+    type = Float()
+    _traverse_internals = [("value", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, value: Any) -> None:
         self.value = value
 
 
-@compiles(_IsNumeric)
-def _numeric_default(element: _IsNumeric, compiler: Any, **kw: Any) -> str:
+@compiles(_AsNumber)
+def _number_default(element: _AsNumber, compiler: Any, **kw: Any) -> str:
     value = compiler.process(element.value, **kw)
     pattern = compiler.process(literal(_NUMERIC), **kw)
-    return f"({value} ~ {pattern})"
+    return f"CASE WHEN ({value} ~ {pattern}) THEN CAST({value} AS FLOAT) END"
 
 
-@compiles(_IsNumeric, "sqlite")
-def _numeric_sqlite(element: _IsNumeric, compiler: Any, **kw: Any) -> str:
+@compiles(_AsNumber, "sqlite")
+def _number_sqlite(element: _AsNumber, compiler: Any, **kw: Any) -> str:
     value = compiler.process(element.value, **kw)
     return (
-        f"({value} NOT GLOB '*[^0-9.-]*' AND {value} GLOB '*[0-9]*' "
-        f"AND {value} NOT GLOB '?*-*' AND {value} NOT GLOB '*.*.*')"
+        "(SELECT CASE WHEN (v NOT GLOB '*[^0-9.-]*' AND v GLOB '*[0-9]*' "
+        "AND v NOT GLOB '?*-*' AND v NOT GLOB '*.*.*') THEN CAST(v AS REAL) END "
+        f"FROM (SELECT {value} AS v))"
     )
 
 
@@ -138,7 +143,7 @@ def _compare(column: Any, op: str, value: Any, *, json: bool) -> ColumnElement[b
     if op == "contains":
         return func.lower(text).contains(str(value).lower(), autoescape=True)
     if op in ("<", ">") and isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = case((_IsNumeric(text), cast(text, Float)), else_=None)
+        number = _AsNumber(text)
         try:
             bound = float(value)  # a huge int would overflow the driver's integer binding
         except OverflowError:

@@ -24,6 +24,10 @@ people, Gmail clipping, missing alt text, image-only mail, a spam score of 3 or 
 "images with little text" points, DNS that could not be asked, SPF that cannot align
 (DKIM alignment suffices for DMARC).
 
+With a link checker (``campaigns check --links``), every literal link and image URL of
+the content is asked once (``content.linkcheck``); each that does not answer, or answers
+with an error, is a warning with the reason.
+
 It also carries the delivery-plan estimate (``delivery.estimate``) when a planner is
 given. The collaborators that do I/O beyond the database — spamd, DNS, MX lookups — are
 injected as callables, so this module stays a judge and the composition root wires them.
@@ -60,6 +64,7 @@ from sendwell.campaigns.records import Campaign
 from sendwell.campaigns.sender import CampaignSender, SenderDefaults, campaign_sender
 from sendwell.campaigns.service import get_campaign, recipient_statuses
 from sendwell.compose.links import recipient_links
+from sendwell.content.linkcheck import LinkResult, campaign_urls
 from sendwell.content.lint import GMAIL_CLIP_BYTES, lint_content
 from sendwell.content.spam import SpamVerdict, heuristic_verdict
 from sendwell.delivery.estimate import DeliveryPlan
@@ -77,6 +82,7 @@ PREVIEW_OUTBOX_ID = 0  # links in the preview carry row 0, which never exists
 SpamChecker = Callable[[bytes], SpamVerdict]  # raises ServiceUnavailable
 DnsChecker = Callable[[str], Sequence[Finding]]  # raises DnsCheckError when inconclusive
 Planner = Callable[[str, Mapping[str, int]], DeliveryPlan]  # (pool, domain -> recipients)
+LinkChecker = Callable[[Sequence[str]], Sequence[LinkResult]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class PreflightReport:
     plan: DeliveryPlan | None = None
     campaign: Campaign | None = None  # what was checked (the start gate compares it)
     sender: CampaignSender | None = None
+    links: list[LinkResult] | None = None  # None: the links were not checked
 
     @property
     def blockers(self) -> list[Issue]:
@@ -150,6 +157,7 @@ class PreflightReport:
             },
             "dns": [asdict(f) for f in self.dns],
             "delivery_plan": plan_json(self.plan) if self.plan is not None else None,
+            "links": [asdict(r) for r in self.links] if self.links is not None else None,
         }
 
 
@@ -363,6 +371,14 @@ def _pixel_issue(conn: Connection, campaign: Campaign, verdict: SpamVerdict) -> 
     ]  # fmt: skip
 
 
+def _link_issues(results: Sequence[LinkResult]) -> list[Issue]:
+    return [
+        Issue("warning", "broken-link", f"{r.url}: {r.detail}", "fix or remove the link")
+        for r in results
+        if not r.ok
+    ]
+
+
 def run_preflight(
     conn: Connection,
     builder: CampaignMessageBuilder,
@@ -373,6 +389,7 @@ def run_preflight(
     spam: SpamChecker | None = None,
     dns: DnsChecker | None = None,
     planner: Planner | None = None,
+    links: LinkChecker | None = None,
 ) -> PreflightReport:
     """The report for one campaign; ``builder`` must use the same key and public URL."""
     campaign = get_campaign(conn, campaign_id)
@@ -407,9 +424,12 @@ def run_preflight(
         except ConfigError as exc:
             fix = "add a [[source]] for the campaign's pool to the shaping file"
             issues.append(Issue("blocker", "no-sending-source", str(exc), fix))
+    checked = list(links(campaign_urls(campaign.html_template))) if links else None
+    issues.extend(_link_issues(checked or []))
     report = PreflightReport(
-        campaign_id, issues, audience, dns=findings, plan=plan, campaign=campaign, sender=sender
-    )
+        campaign_id, issues, audience, dns=findings, plan=plan, campaign=campaign,
+        sender=sender, links=checked,
+    )  # fmt: skip
     built = []
     for person in _sample(conn, people):
         job = OutboxJob(PREVIEW_OUTBOX_ID, campaign.id, None, person.email,
@@ -441,5 +461,5 @@ def run_preflight(
         )  # fmt: skip
     return PreflightReport(
         campaign_id, issues, audience, len(first.data), html_bytes, verdict, note, findings,
-        plan, campaign, sender,
+        plan, campaign, sender, checked,
     )  # fmt: skip

@@ -75,6 +75,9 @@ def _print(report: PreflightReport) -> None:
         )
     if report.spam_note:
         out.print(f"  note: {report.spam_note}", markup=False)
+    if report.links is not None:
+        broken = sum(not r.ok for r in report.links)
+        out.print(f"links: {len(report.links)} checked, {broken} not answering", markup=False)
     if report.plan is not None:
         _print_plan(report.plan)
 
@@ -84,6 +87,9 @@ def check(
     campaign_id: int = typer.Argument(..., help="The campaign to check."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     dns: bool = typer.Option(True, "--dns/--no-dns", help="Check the From domain's DNS too."),
+    links: bool = typer.Option(
+        False, "--links", help="Also fetch every link and image URL of the content."
+    ),
 ) -> None:
     """Preflight: blockers and warnings with their fixes, spam score, delivery estimate.
 
@@ -92,7 +98,7 @@ def check(
     with context.opened() as a:
         with a.engine.connect() as conn:
             get_campaign(conn, campaign_id)
-        report = a.preflight(campaign_id, dns=dns)
+        report = a.preflight(campaign_id, dns=dns, links=links)
     if as_json:
         print(json.dumps(report.as_json()))
     else:

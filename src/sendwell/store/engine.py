@@ -3,15 +3,18 @@
 SQLite runs in WAL mode so readers (status pages, the demo's progress bar) never block the
 writer, with ``synchronous=NORMAL`` (durable across process crashes; a power loss may lose
 the last transactions, which WAL keeps consistent) and a busy timeout so short write
-contention between processes waits instead of failing.
+contention between processes waits instead of failing. ``write_transaction`` is for work
+that reads and then writes based on what it read (SQLite ``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -25,6 +28,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the write lock from its first statement, committed on
+    success and rolled back on error.
+
+    SQLite starts a plain transaction as a reader and takes the write lock at its first
+    write, so what it read before (who exists, the largest id) may already be stale by
+    then. ``BEGIN IMMEDIATE`` takes the lock up front (waiting up to the busy timeout
+    when another process writes). PostgreSQL needs no such step: its row locks and
+    unique constraints arbitrate concurrent writers.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -3,9 +3,14 @@
 * ``consent_events``: the append-only consent log. One row per subscribe, confirm,
   unsubscribe, import and erase, keyed by the address hash (not the address) so that the
   "erased" entry outlives the person. Rows are never updated; erasure deletes a person's
-  earlier rows (they hold IP and user agent) and appends one ``erase`` row.
-* ``audience_imports``: one row per import run: file, declared basis, counts and state, so
-  an interrupted import is visible and its error file can be found.
+  earlier rows (they hold IP and user agent) and appends one ``erase`` row. An import's
+  entries reference the import (``import_id``) and leave the evidence every row of the
+  file shares (wording, version, method, lawful basis, reference) to that record, so a
+  million-row import does not store its wording a million times; what differs per row
+  (time, address, list, the row's own source and IP, implied-consent expiry) stays here.
+* ``audience_imports``: one row per import run: file, declared basis and wording, counts
+  and state, so an interrupted import is visible and its error file can be found. Its
+  evidence columns are written once and never updated.
 * ``segments``: saved filters (the JSON filter language of ``audience.segments``).
 * ``campaign_audience``: a campaign's segment, excluded segments and re-engagement flag
   (a campaign without a row targets its lists as before).
@@ -54,6 +59,15 @@ consent_events = Table(
     # consent | soft_opt_in
     Column("lawful_basis", String(20), nullable=True),
     Column("implied_expires_at", UtcDateTime, nullable=True),
+    # Set on import entries: the shared evidence lives in that record, which therefore
+    # cannot be deleted while entries point at it. Not indexed: nothing looks entries up
+    # by import, and an index would cost every imported row a write.
+    Column(
+        "import_id",
+        BigId,
+        ForeignKey("audience_imports.id", ondelete="RESTRICT"),
+        nullable=True,
+    ),
     # Entries are found by subscriber (ids grow, so bulk imports append to this index)
     # and, for entries without a subscriber (erasure), by hash: a partial index, because
     # a full index on random hashes costs a bulk import more than all its other writes.
@@ -73,6 +87,9 @@ audience_imports = Table(
     Column("list_id", BigId, ForeignKey("lists.id", ondelete="SET NULL"), nullable=True),
     Column("file_name", Text, nullable=False),
     Column("lawful_basis", String(20), nullable=False),
+    # The consent wording the importer declared for the whole file, and its version.
+    Column("wording", Text, nullable=True),
+    Column("wording_version", String(50), nullable=True),
     Column("mode", String(20), nullable=False),  # upsert | skip_existing
     Column("state", String(20), nullable=False),  # running | finished | failed
     Column("last_line", Integer, nullable=False, default=0),

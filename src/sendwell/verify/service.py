@@ -110,9 +110,11 @@ def _insert_for(conn: Connection) -> Any:
 def store_verifications(conn: Connection, results: Sequence[Verification], *, now: datetime) -> int:
     """Upsert the syntax-valid results (the others have no hash); returns rows written."""
     rows: dict[str, dict[str, Any]] = {}
+    hash_of: dict[str, str] = {}
     for r in results:
-        if r.email_hash is None:
+        if r.email_hash is None or r.normalized is None:
             continue
+        hash_of[r.normalized] = r.email_hash
         rows[r.email_hash] = {
             "email_hash": r.email_hash,
             "domain": r.domain,
@@ -129,16 +131,15 @@ def store_verifications(conn: Connection, results: Sequence[Verification], *, no
         }
     if not rows:
         return 0
-    hashes = list(rows)
-    for start in range(0, len(hashes), _IN_CHUNK):
-        chunk = hashes[start : start + _IN_CHUNK]
+    # Owners are found by address (unique index); subscribers carry no index on the hash.
+    addresses = list(hash_of)
+    for start in range(0, len(addresses), _IN_CHUNK):
+        chunk = addresses[start : start + _IN_CHUNK]
         owners = conn.execute(
-            select(subscribers.c.email_hash, subscribers.c.id).where(
-                subscribers.c.email_hash.in_(chunk)
-            )
+            select(subscribers.c.email, subscribers.c.id).where(subscribers.c.email.in_(chunk))
         )
-        for email_hash, subscriber_id in owners:
-            rows[email_hash]["subscriber_id"] = subscriber_id
+        for email, subscriber_id in owners:
+            rows[hash_of[email]]["subscriber_id"] = subscriber_id
     values = [{"subscriber_id": None, **row} for row in rows.values()]
     stmt = _insert_for(conn)(verifications)
     updated = {c: stmt.excluded[c] for c in values[0] if c != "email_hash"}

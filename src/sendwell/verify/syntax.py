@@ -14,7 +14,8 @@ any expensive work:
 4. a fast path accepts plain ASCII addresses (the vast majority) with one regular
    expression that is a strict subset of what ``email-validator`` accepts — a property
    test checks that the two agree — because the library alone manages ~30,000 addresses
-   a second and bulk verification needs more;
+   a second and bulk verification needs more; :func:`plain_address` is that fast path
+   alone, for bulk work that only needs the normalized form (imports);
 5. everything else goes through ``email-validator`` (quoted local parts, Unicode, IDNA).
 
 Normalization matches ``sendwell.audience.addresses``: domain lower-cased and converted to
@@ -36,7 +37,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from sendwell.verify.records import Finding, ParsedAddress, Reason
 
-__all__ = ["parse_address"]
+__all__ = ["parse_address", "plain_address"]
 
 MAX_ADDRESS = 254
 MAX_LOCAL = 64
@@ -85,6 +86,29 @@ def parse_address(raw: str) -> ParsedAddress:
         local, domain = fast.group("local"), fast.group("domain").lower()
         return ParsedAddress(raw, f"{local.lower()}@{domain}", local, domain, ())
     return _slow(raw, text)
+
+
+def plain_address(raw: str) -> tuple[str, str] | None:
+    """``(normalized address, domain)`` when ``raw`` is a plain ASCII address, else None.
+
+    For every input it accepts, the result is exactly what :func:`parse_address` gives
+    (a property test checks this against it and ``email-validator``); None only means
+    "not plain": ask :func:`parse_address`, which also says what is wrong. About three
+    times cheaper than :func:`parse_address`, which builds a full record per address.
+    """
+    text = raw.strip(" \t")
+    # The pattern admits printable ASCII only, so the control and bidi checks of
+    # parse_address cannot fail for what it matches; the lengths still can.
+    if len(text) > MAX_ADDRESS:
+        return None
+    fast = _FAST.fullmatch(text)
+    if fast is None or fast.end("local") > MAX_LOCAL:
+        return None
+    email = text.lower()  # ASCII: the same as lower-casing each part
+    domain = email[fast.end("local") + 1 :]
+    if not _fast_domain_ok(domain):
+        return None
+    return email, domain
 
 
 def _fast_domain_ok(domain: str) -> bool:

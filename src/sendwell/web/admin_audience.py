@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from sendwell.app import App
-from sendwell.audience.addresses import address_hash
+from sendwell.audience.addresses import stored_address
 from sendwell.audience.consent import history
 from sendwell.audience.lists import all_lists, create_list
 from sendwell.campaigns.service import campaign_status
@@ -116,8 +116,9 @@ def subscriber_page_detail(
         if s is None:
             raise NotFound(f"no subscriber with id {subscriber_id}")
         subs = subscriptions_of(conn, s.id)
-        email_hash = address_hash(s.email)
-        consent = history(conn, email_hash)
+        person = stored_address(s.email)
+        email_hash = person.hash
+        consent = history(conn, person)
         suppressed = suppression_page(conn, limit=20, email_hash=email_hash)
         checked = latest_verification(conn, email_hash)
     return render(

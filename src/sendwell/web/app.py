@@ -21,7 +21,6 @@ verifications) run on the :class:`~sendwell.web.runner.JobRunner` kept in
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,7 +29,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from sendwell.app import App
-from sendwell.web import admin, errors, public, webhooks
+from sendwell.web import admin, errors, public, tracking, webhooks
 from sendwell.web.api import build_router
 from sendwell.web.middleware import WebMiddleware
 from sendwell.web.runner import JobRunner
@@ -71,14 +70,13 @@ def create_app(app: App) -> FastAPI:
         max_upload_bytes=app.settings.web_max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
+    # Tracking first: opens and clicks are most of the traffic, and Starlette tries routes
+    # in order, so every pixel would otherwise be matched against the whole API first.
+    web.include_router(tracking.router)
     web.include_router(build_router())
     web.include_router(admin.build_router())
     web.include_router(public.router)
     web.include_router(webhooks.router)
-    if importlib.util.find_spec("sendwell.web.tracking") is not None:
-        from sendwell.web import tracking  # the tracking engineer's router, when present
-
-        web.include_router(tracking.router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @web.get("/", include_in_schema=False)

@@ -14,9 +14,9 @@ from sendwell.campaigns.preflight import PreflightReport
 from sendwell.campaigns.records import CampaignStatus
 
 
-def preflight(a: App, campaign_id: int, *, dns: bool) -> PreflightReport:
+def preflight(a: App, campaign_id: int, *, dns: bool, links: bool = False) -> PreflightReport:
     """The preflight report, exactly as ``sendwell campaigns check`` computes it."""
-    return a.preflight(campaign_id, dns=dns)
+    return a.preflight(campaign_id, dns=dns, links=links)
 
 
 def start(a: App, campaign_id: int) -> CampaignStatus:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from sendwell.app import App
-from sendwell.audience.addresses import address_hash
+from sendwell.audience.addresses import normalize
 from sendwell.audience.consent import history
 from sendwell.store.schema import subscribers
 from sendwell.store.schema_web import web_jobs
@@ -58,7 +58,7 @@ def test_an_upload_is_imported_in_the_background(client: TestClient, app: App) -
         ann = conn.execute(
             select(subscribers).where(subscribers.c.email == "ann@example.net")
         ).one()
-        log = history(conn, address_hash("ann@example.net"))
+        log = history(conn, normalize("ann@example.net"))
     assert ann.first_name == "Ann"
     assert ann.attributes == {"Plan": "pro"}  # Notes were mapped to ignore
     assert [(e.action, e.evidence.lawful_basis, e.evidence.wording) for e in log] == [

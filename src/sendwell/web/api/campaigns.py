@@ -300,11 +300,14 @@ def preflight(
     dns: bool = Query(
         True, description="Check the From domain's DNS records too (as the start gate does)."
     ),
+    links: bool = Query(
+        False, description="Also fetch every link and image URL of the content (slower)."
+    ),
     a: App = Depends(get_app),
 ) -> dict[str, Any]:
     """The preflight report (``sendwell campaigns check --json``): blockers, warnings,
-    spam score and rules, the delivery-plan estimate."""
-    return operations.preflight(a, campaign_id, dns=dns).as_json()
+    spam score and rules, the delivery-plan estimate, and with ``links`` the link check."""
+    return operations.preflight(a, campaign_id, dns=dns, links=links).as_json()
 
 
 @router.post("/campaigns/{campaign_id}/start", dependencies=WRITE)
