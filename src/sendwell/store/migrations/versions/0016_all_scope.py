@@ -1,7 +1,7 @@
 """API tokens made with scope "all" keep every scope, present and future
 
 Revision ID: 0016
-Revises: 0011, 0012
+Revises: 0011, 0012, 0013
 
 Until now ``all`` was expanded into the scopes that existed when a token was made, so such
 a token lost access to every area added later (``templates``). ``all`` is now stored as
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = ("0011", "0012")
+down_revision = ("0011", "0012", "0013")
 branch_labels = None
 depends_on = None
 
