@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from sendwell.app import App
-from sendwell.audience.addresses import address_hash
+from sendwell.audience.addresses import normalize
 from sendwell.audience.consent import history
 from sendwell.store.schema import subscribers, suppressions
 from tests.web.conftest import ADMIN, seed, sign_in
@@ -56,7 +56,7 @@ def test_erasure_asks_for_the_address_again(client: TestClient, app: App) -> Non
     with app.engine.connect() as conn:
         assert conn.execute(select(subscribers.c.email)).scalars().all() == ["p1@example.org"]
         assert conn.execute(select(suppressions.c.reason)).scalars().all() == ["erased"]
-        log = history(conn, address_hash("p0@example.org"))
+        log = history(conn, normalize("p0@example.org"))
     assert [e.evidence.source_ref for e in log] == [f"admin {ADMIN}"]
     forged = client.post(
         "/admin/privacy/erase",

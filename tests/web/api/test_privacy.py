@@ -6,7 +6,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from sendwell.app import App
-from sendwell.audience.addresses import address_hash
+from sendwell.audience.addresses import normalize
 from sendwell.audience.consent import history
 from sendwell.store.schema import subscribers, suppressions
 from tests.web.conftest import seed, token_for
@@ -34,7 +34,7 @@ def test_export_then_erase_one_person(client: TestClient, app: App) -> None:
     with app.engine.connect() as conn:
         left = conn.execute(select(subscribers.c.email)).scalars().all()
         kept = conn.execute(select(suppressions.c.reason, suppressions.c.email_hash)).all()
-        log = history(conn, address_hash("p0@example.org"))
+        log = history(conn, normalize("p0@example.org"))
     assert left == ["p1@example.org"]
     assert [(reason, h) for reason, h in kept] == [("erased", done["email_hash"])]
     assert [e.action for e in log] == ["erase"]
