@@ -122,6 +122,12 @@ def test_the_preview_frame_is_sandboxed_and_shows_the_html(client: TestClient, a
                          data=_form(csrf, body="<b>{{ nope }}</b>"))  # fmt: skip
     assert errors.status_code == 422 and "&#x27;nope&#x27; is undefined" in errors.text
     assert errors.headers["content-security-policy"].startswith("sandbox;")
+    # The frame only renders (the live check judges): a mistake in a branch this subscriber
+    # does not take is the check's finding, and the frame still shows what they would get.
+    untaken = _form(csrf, body="{% if false %}{{ nope }}{% endif %}<p>Shown</p>" + FOOTER)
+    assert client.post("/admin/templates/check", data=untaken).json()["ok"] is False
+    shown = client.post("/admin/templates/preview", data=untaken)
+    assert shown.status_code == 200 and "<p>Shown</p>" in shown.text
     # The editor page itself keeps the strict admin policy and frames with sandbox.
     page = client.get("/admin/templates/new")
     assert page.headers["x-frame-options"] == "DENY"

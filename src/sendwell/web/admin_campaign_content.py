@@ -34,7 +34,7 @@ from sendwell.content.validate import Problem
 from sendwell.errors import ConflictError, InvalidInput, NotFound, TemplateError
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
-from sendwell.web.drafts import failed, problems_of, try_campaign_draft
+from sendwell.web.drafts import failed, problems_of, render_campaign_draft, try_campaign_draft
 from sendwell.web.editor import ContentForm, check_response, choices, content_form
 from sendwell.web.preview_frame import frame_response, problems_document
 from sendwell.web.sessions import Session
@@ -186,7 +186,7 @@ def preview_unsaved(
             source = _source(conn, campaign_id, form)
     except InvalidInput as exc:
         return problems_document([Problem("error", "", None, str(exc))])
-    result = try_campaign_draft(a, campaign_id, source, form.email)
+    result = render_campaign_draft(a, campaign_id, source, form.email)
     if result.rendered is None:
         return problems_document(result.problems)
     return frame_response(result.rendered.html)

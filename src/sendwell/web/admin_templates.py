@@ -30,7 +30,7 @@ from sendwell.content.validate import Problem, TemplateKind
 from sendwell.errors import ConflictError, InvalidInput, NotFound, TemplateError
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
-from sendwell.web.drafts import failed, problems_of, try_template_draft
+from sendwell.web.drafts import failed, problems_of, render_template_draft, try_template_draft
 from sendwell.web.editor import ContentForm, check_response, choices, content_form
 from sendwell.web.preview_frame import frame_response, problems_document
 from sendwell.web.sessions import Session
@@ -187,7 +187,7 @@ def preview(
         draft = _draft(name, kind, "", form)
     except InvalidInput as exc:
         return problems_document([Problem("error", "", None, str(exc))])
-    result = try_template_draft(a, draft, form.email)
+    result = render_template_draft(a, draft, form.email)
     if result.rendered is None:
         return problems_document(result.problems)
     return frame_response(result.rendered.html)
@@ -245,7 +245,7 @@ def saved_preview(
     """The saved template's HTML, for the preview frame before anything is typed."""
     with a.engine.connect() as conn:
         draft = get_template(conn, template_id).draft()
-    result = try_template_draft(a, draft, as_email.strip() or None)
+    result = render_template_draft(a, draft, as_email.strip() or None)
     if result.rendered is None:
         return problems_document(result.problems)
     return frame_response(result.rendered.html)

@@ -3,6 +3,9 @@
 An editor sends what the author has typed so far; the answer is every problem the save
 would find (errors and warnings, each with its part and line) and, when there is no
 error, the content rendered for a subscriber: subject, HTML and text. Nothing is stored.
+The preview frame's request only renders (``render_*``): the editor asks for it after
+the check found no error, so checking again would double the cost of each round; only a
+rendering that fails runs the check, to list why.
 
 Every failure becomes a problem instead of an HTTP error — a malformed draft, a layout
 or subscriber that does not exist, a render that fails for the chosen subscriber only —
@@ -66,6 +69,21 @@ def try_template_draft(a: App, draft: TemplateDraft, email: str | None) -> Draft
     return DraftResult(_ordered(check.problems), rendered, email)
 
 
+def render_template_draft(a: App, draft: TemplateDraft, email: str | None) -> DraftResult:
+    """Only the rendering, for the preview frame: the live check has judged the draft
+    already, so the common case costs one render, not a second check. When rendering
+    fails, the whole check runs to say why (every problem, with its line)."""
+    try:
+        with a.engine.connect() as conn:
+            rendered = preview_draft(
+                conn, draft, email_address=email, sender=a.sender_defaults(),
+                public_url=a.settings.public_url, secret_key=a.secret_key(),
+            )  # fmt: skip
+    except (InvalidInput, NotFound):
+        return try_template_draft(a, draft, email)
+    return DraftResult((), rendered, email)
+
+
 def try_campaign_draft(
     a: App, campaign_id: int, source: ContentSource, email: str | None
 ) -> DraftResult:
@@ -90,3 +108,21 @@ def try_campaign_draft(
         except (InvalidInput, NotFound) as exc:
             return failed(str(exc))
     return DraftResult(_ordered(check.problems), rendered, whom)
+
+
+def render_campaign_draft(
+    a: App, campaign_id: int, source: ContentSource, email: str | None
+) -> DraftResult:
+    """:func:`render_template_draft` for a campaign's unsaved content."""
+    with a.engine.connect() as conn:
+        sender = campaign_sender(conn, campaign_id, a.sender_defaults())
+        try:
+            rendered, whom = preview_campaign_source(
+                conn, campaign_id, source, email_address=email, sender=sender,
+                public_url=a.settings.public_url, secret_key=a.secret_key(),
+            )  # fmt: skip
+        except (InvalidInput, NotFound):
+            rendered, whom = None, None
+    if rendered is None:
+        return try_campaign_draft(a, campaign_id, source, email)
+    return DraftResult((), rendered, whom)
