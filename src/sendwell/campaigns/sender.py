@@ -34,6 +34,27 @@ class CampaignSender:
     frequency_cap_days: int
 
 
+@dataclass(frozen=True)
+class SenderOverrides:
+    """What a campaign sets itself (None: the global setting applies)."""
+
+    organization: str | None = None
+    postal_address: str | None = None
+    frequency_cap_count: int | None = None
+    frequency_cap_days: int | None = None
+
+
+def campaign_overrides(conn: Connection, campaign_id: int) -> SenderOverrides:
+    row = conn.execute(
+        select(campaign_settings).where(campaign_settings.c.campaign_id == campaign_id)
+    ).first()
+    if row is None:
+        return SenderOverrides()
+    return SenderOverrides(
+        row.organization, row.postal_address, row.frequency_cap_count, row.frequency_cap_days
+    )
+
+
 def campaign_sender(conn: Connection, campaign_id: int, defaults: SenderDefaults) -> CampaignSender:
     row = conn.execute(
         select(campaign_settings).where(campaign_settings.c.campaign_id == campaign_id)

@@ -20,12 +20,12 @@ from sendwell.app import App
 from sendwell.audience.lists import all_lists
 from sendwell.audience.segments import all_segments
 from sendwell.campaigns.content import content_from
+from sendwell.campaigns.sender import campaign_overrides
 from sendwell.campaigns.service import get_campaign
 from sendwell.content.formats import Format, parse_format
 from sendwell.content.library import list_templates
 from sendwell.content.validate import Problem
 from sendwell.errors import ConflictError, InvalidInput, NotFound, TemplateError
-from sendwell.store.schema_content import campaign_settings
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
 from sendwell.web.campaign_setup import Audience, Setup, audience_of, create, pools, update
@@ -205,9 +205,7 @@ def setup_page(
 ) -> Response:
     with a.engine.connect() as conn:
         c = get_campaign(conn, campaign_id)
-        own = conn.execute(
-            campaign_settings.select().where(campaign_settings.c.campaign_id == campaign_id)
-        ).first()
+        own = campaign_overrides(conn, campaign_id)
     audience = audience_of(a, campaign_id)
     form = {
         "name": c.name, "from_email": c.from_email, "from_name": c.from_name,
@@ -215,8 +213,7 @@ def setup_page(
         "segment_id": str(audience.segment_id) if audience.segment_id else "",
         "exclude_segment_ids": list(audience.exclude_segment_ids),
         "reengage": audience.reengage, "tracking": c.tracking,
-        "organization": (own.organization if own is not None else None) or "",
-        "postal_address": (own.postal_address if own is not None else None) or "",
+        "organization": own.organization or "", "postal_address": own.postal_address or "",
         "pool": c.pool, "state": c.state,
     }  # fmt: skip
     return _page(request, session, a, form=form, campaign_id=campaign_id)

@@ -102,18 +102,14 @@ def audience_of(a: App, campaign_id: int) -> Audience:
     return Audience(current.segment_id, current.exclude_segment_ids, current.reengage)
 
 
-def set_audience(conn: Connection, campaign_id: int, audience: Audience) -> None:
-    set_campaign_audience(
-        conn, campaign_id, segment_id=audience.segment_id,
-        exclude_segment_ids=audience.exclude_segment_ids, reengage=audience.reengage,
-    )  # fmt: skip
-
-
 def _audience_and_sender(conn: Connection, campaign_id: int, setup: Setup) -> None:
     excluded: Sequence[int] = setup.audience.exclude_segment_ids
     if setup.audience.segment_id is not None and setup.audience.segment_id in excluded:
         raise InvalidInput("a segment cannot be both the audience and excluded from it")
-    set_audience(conn, campaign_id, setup.audience)
+    set_campaign_audience(
+        conn, campaign_id, segment_id=setup.audience.segment_id,
+        exclude_segment_ids=excluded, reengage=setup.audience.reengage,
+    )  # fmt: skip
     if setup.organization is not None or setup.postal_address is not None:
         set_campaign_settings(
             conn, campaign_id, organization=setup.organization, postal_address=setup.postal_address,
