@@ -27,6 +27,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from sendwell.accounts.tokens import create_token
 from sendwell.app import App
 from sendwell.audience.importer import ImportOptions, import_file
 from sendwell.audience.lists import create_list
@@ -36,7 +37,6 @@ from sendwell.store.engine import create_db_engine
 from sendwell.store.migrate import upgrade
 from sendwell.web.app import create_app
 from sendwell.web.runner import JobRunner
-from sendwell.web.tokens import create_token
 
 
 def generate(path: Path, rows: int) -> None:

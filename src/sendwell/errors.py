@@ -23,6 +23,8 @@ exits non-zero; the web layer maps classes to HTTP status codes in one place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class SendwellError(Exception):
     """Base of every error sendwell raises on purpose."""
@@ -45,7 +47,16 @@ class InvalidInput(SendwellError):
 
 
 class TemplateError(InvalidInput):
-    """A template does not compile or render; the message names the line."""
+    """A template does not compile or render; the message names the line.
+
+    ``problems`` holds ``(part, line, message)`` for each error the save-time check found
+    (``part`` is subject, body or text; ``line`` may be None), so interfaces can point at
+    each one; it is empty when the message describes a single failure.
+    """
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, int | None, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
 
 
 class ConflictError(SendwellError):

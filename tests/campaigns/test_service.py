@@ -21,9 +21,10 @@ from sendwell.campaigns.service import (
     pause_campaign,
     resume_campaign,
     start_campaign,
+    update_draft,
 )
 from sendwell.clock import FrozenClock
-from sendwell.errors import ConflictError, InvalidInput, TemplateError
+from sendwell.errors import ConflictError, InvalidInput, NotFound, TemplateError
 from sendwell.store.schema import outbox, subscriptions
 
 
@@ -150,6 +151,33 @@ def test_pause_resume_cancel(engine: Engine, clock: FrozenClock) -> None:
         assert counts_by_domain(conn, campaign.id)["x.com"]["cancelled"] == 2
         with pytest.raises(ConflictError):
             resume_campaign(conn, campaign.id, now=clock.now())
+
+
+def test_a_draft_changes_sender_lists_pool_and_tracking(engine: Engine, clock: FrozenClock) -> None:
+    with engine.begin() as conn:
+        a = create_list(conn, "A", now=clock.now())
+        b = create_list(conn, "B", now=clock.now())
+        campaign = _campaign(conn, clock, [a])
+        assert campaign.tracking is True
+        changed = update_draft(
+            conn, campaign.id, name="Renamed", from_email="Team@Example.com",
+            from_name="Team", list_ids=[b.id, a.id, b.id], pool="warm", tracking=False,
+        )  # fmt: skip
+        assert (changed.name, changed.from_email, changed.from_name) == (
+            "Renamed", "team@example.com", "Team")  # fmt: skip
+        assert changed.list_ids == (a.id, b.id) and changed.pool == "warm"
+        assert changed.tracking is False
+        assert update_draft(conn, campaign.id) == changed  # nothing given: nothing changes
+        with pytest.raises(NotFound, match="no list with id 999"):
+            update_draft(conn, campaign.id, list_ids=[a.id, 999])
+        with pytest.raises(InvalidInput, match="at least one list"):
+            update_draft(conn, campaign.id, list_ids=[])
+        with pytest.raises(InvalidInput):
+            update_draft(conn, campaign.id, from_email="not an address")
+        assert update_draft(conn, campaign.id, tracking=True).list_ids == (a.id, b.id)
+        start_campaign(conn, campaign.id, now=clock.now())
+        with pytest.raises(ConflictError, match="only drafts"):
+            update_draft(conn, campaign.id, name="Late")
 
 
 def test_templates_are_checked_when_created(engine: Engine, clock: FrozenClock) -> None:

@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from sendwell.accounts.tokens import create_token
+from sendwell.accounts.users import create_user
 from sendwell.app import App
 from sendwell.audience.consent import Evidence
 from sendwell.audience.lists import create_list
@@ -28,8 +30,6 @@ from sendwell.sandbox import DnsRecord, Sandbox, SandboxConfig, SandboxThread
 from sendwell.web.app import create_app
 from sendwell.web.jobs import create_job
 from sendwell.web.runner import JobRunner
-from sendwell.web.tokens import create_token
-from sendwell.web.users import create_user
 from tests.dns_thread import DnsThread, dns_thread
 
 PASSWORD = "correct horse battery"

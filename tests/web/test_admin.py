@@ -87,16 +87,18 @@ def test_create_a_list_and_a_campaign_through_the_forms(client: TestClient, app:
         ml = find_list(conn, "Weekly")
         add_subscribers(conn, [NewSubscriber("a@example.org")], mailing_list=ml,
                         now=app.clock.now())  # fmt: skip
-    form = {"subject": "Hi", "from_email": "news@example.com", "from_name": "N", "html": HTML,
-            "list_ids": [str(ml.id)], "csrf_token": csrf}  # fmt: skip
+    form = {"subject": "Hi", "from_email": "news@example.com", "from_name": "N",
+            "start": "write", "format": "html", "body": HTML, "list_ids": [str(ml.id)],
+            "csrf_token": csrf, "tracking": "true"}  # fmt: skip
     r = client.post("/admin/campaigns", data=form, follow_redirects=False)
     assert r.status_code == 303
-    preflight_url = r.headers["location"]
-    assert preflight_url.endswith("/preflight")
-    report = client.get(preflight_url)
+    content_url = r.headers["location"]
+    assert content_url.endswith("/content")
+    assert "Hi" in client.get(content_url).text
+    report = client.get(content_url.replace("/content", "/preflight"))
     assert "Preflight" in report.text
     # A template error comes back as the form with the message, the input kept.
-    bad = client.post("/admin/campaigns", data={**form, "html": "{% if %}"})
+    bad = client.post("/admin/campaigns", data={**form, "body": "{% if %}"})
     assert bad.status_code == 422
     assert "{% if %}" in bad.text
     assert 'role="alert"' in bad.text

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
+from sendwell.accounts.users import create_user, find_user
 from sendwell.app import App
 from sendwell.audience.addresses import address_hash
 from sendwell.audience.lists import create_list
@@ -17,11 +18,11 @@ from sendwell.audience.records import NewSubscriber
 from sendwell.audience.segments import create_segment
 from sendwell.audience.subscribers import add_subscribers
 from sendwell.audience.suppressions import suppress_hash
+from sendwell.content.shipped import install_example
 from sendwell.domains.store import get_domain
 from sendwell.sandbox import DnsRecord
 from sendwell.store.schema_web import web_sessions
 from sendwell.web.app import create_app
-from sendwell.web.users import create_user, find_user
 from tests.reports.helpers import known_campaign
 from tests.web.conftest import PASSWORD, runner_of, sandboxed, seed, sign_in
 
@@ -227,6 +228,7 @@ def test_every_state_change_needs_the_csrf_token(client: TestClient, app: App) -
     with app.engine.begin() as conn:
         seg = create_segment(conn, "S", {"list": list_id}, now=app.clock.now())
         other = create_user(conn, "other@example.com", PASSWORD, now=app.clock.now())
+        template_id = install_example(conn, "announcement", now=app.clock.now())[0].template.id
     posts = [
         "/admin/lists", "/admin/imports", "/admin/imports/1/start", "/admin/imports/1/cancel",
         "/admin/segments", f"/admin/segments/{seg}", f"/admin/segments/{seg}/delete",
@@ -234,6 +236,13 @@ def test_every_state_change_needs_the_csrf_token(client: TestClient, app: App) -
         "/admin/suppressions/remove", "/admin/domains", "/admin/users",
         f"/admin/users/{other.id}/password", f"/admin/users/{other.id}/remove",
         f"/admin/campaigns/{campaign_id}/start", "/admin/campaigns", "/admin/logout",
+        "/admin/templates", "/admin/templates/check", "/admin/templates/preview",
+        "/admin/templates/examples/newsletter", f"/admin/templates/{template_id}",
+        f"/admin/templates/{template_id}/delete", f"/admin/campaigns/{campaign_id}/setup",
+        f"/admin/campaigns/{campaign_id}/content", f"/admin/campaigns/{campaign_id}/content/check",
+        f"/admin/campaigns/{campaign_id}/content/preview",
+        f"/admin/campaigns/{campaign_id}/content/template", f"/admin/campaigns/{campaign_id}/test",
+        "/admin/privacy/export", "/admin/privacy/erase",
     ]  # fmt: skip
     for path in posts:
         r = client.post(path, data={"csrf_token": "forged", "list_id": str(list_id)})

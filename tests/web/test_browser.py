@@ -1,16 +1,22 @@
-"""A marketer's path through the admin UI in a real browser (Debian's Chromium).
+"""A marketer's whole path through the admin UI in a real browser (Debian's Chromium).
 
 Sign in → dashboard → import a CSV (upload, map columns, progress to done) → a segment
-with its live count → new campaign → preflight → start → live progress while a real
-worker delivers to the sandbox's provider MX servers on loopback → the report page with
-its charts, with a screenshot of each step in ``test-artifacts/web/``. Playwright drives
-the system Chromium (``executable_path``); no browser is downloaded. Skips, saying why,
-where Playwright or Chromium is not installed (fails instead in CI).
+with its live count → install an example template, edit it with the live preview
+(personalized as an imported subscriber; an error shown at its line) and save it → a
+campaign from that template (setup, content with its preview) → preflight with no
+blocker, the sending domain's DKIM, SPF and DMARC published in the sandbox's DNS as the
+demo does → start → live progress while a real worker delivers to the sandbox's provider
+MX servers on loopback → the report page with its charts → one subscriber's data
+exported. A screenshot of each step goes to ``test-artifacts/web/``. Playwright drives the
+system Chromium (``executable_path``); no browser is downloaded, and Chromium resolves no
+name but loopback. Skips, saying why, where Playwright or Chromium is not installed
+(fails instead in CI).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -19,10 +25,12 @@ import pytest
 from sqlalchemy import Engine
 
 import sendwell.cli.demo
+from sendwell.accounts.users import create_user
 from sendwell.app import App
+from sendwell.cli.demo import publish_domain
 from sendwell.clock import SystemClock
+from sendwell.domains.store import find_domain
 from sendwell.web.server import ServerThread
-from sendwell.web.users import create_user
 from tests.conftest import require_tool
 from tests.web.conftest import ADMIN, PASSWORD, make_settings, sandboxed, seed
 
@@ -30,7 +38,13 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
+    # Nothing leaves the machine: a message's remote images (the open pixel at public_url)
+    # fail to resolve instead of reaching the internet.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]  # fmt: skip
+# The preview frames show a message as it is received, its open pixel included: an image
+# at public_url, which no name resolves to here. That load may fail; no other.
+PIXEL = "https://mail.example.com/o/0-"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 # The demo's shaping: the sandbox's providers as a warmed-up sender may send to them.
 SHAPING = Path(sendwell.cli.demo.__file__).with_name("demo_shaping.toml")
@@ -53,7 +67,7 @@ UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
 pytestmark = pytest.mark.slow
 
 
-def test_import_segment_campaign_send_and_report(sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_import_template_campaign_send_and_report(sqlite_engine: Engine, tmp_path: Path) -> None:
     try:
         from playwright import sync_api
         from playwright.sync_api import expect
@@ -68,19 +82,32 @@ def test_import_segment_campaign_send_and_report(sqlite_engine: Engine, tmp_path
     seed(base, people=0, list_name=LIST)
     with base.engine.begin() as conn:
         create_user(conn, ADMIN, PASSWORD, now=base.clock.now())
+        domain = find_domain(conn, "example.com")
+    assert domain is not None
     csv_file = tmp_path / "crm-export.csv"
     csv_file.write_text(PEOPLE, encoding="utf-8")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):  # the folder shows one walk, not several mixed
+        old.unlink()
     problems: list[str] = []
 
+    def console(message: sync_api.ConsoleMessage) -> None:
+        where = message.location.get("url", "")
+        if message.type != "error":
+            return
+        if where.startswith(PIXEL) and message.text.startswith("Failed to load resource"):
+            return
+        problems.append(f"{where}: {message.text}")
+
     with (
-        sandboxed(base) as (app, _),
+        sandboxed(base) as (app, sandbox),
         ServerThread(app) as server,
         sync_api.sync_playwright() as pw,
     ):
+        publish_domain(app, sandbox, domain)  # as an operator does, and the demo
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+        page.on("console", console)
         page.on("pageerror", lambda e: problems.append(str(e)))
         url = server.url
 
@@ -143,22 +170,69 @@ def test_import_segment_campaign_send_and_report(sqlite_engine: Engine, tmp_path
         page.get_by_role("button", name="Create segment").click()
         page.get_by_role("heading", name="Segment: Pro plan").wait_for()
 
-        # A campaign to the imported list, its preflight, and the start.
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
+        # A template: install an example, edit it with the live preview as Ann (a Pro
+        # subscriber), see an error at its line, fix it, save.
+        nav = page.get_by_role("navigation", name="Main")
+        nav.get_by_role("link", name="Templates").click()
+        page.get_by_role("button", name="Install the newsletter example").click()
+        page.get_by_role("heading", name="Template: newsletter").wait_for()
+        frame = page.frame_locator("iframe[name=preview]")
+        expect(frame.locator("body")).to_contain_text("Hello Ada,")  # the sample subscriber
+        shot("07-template-installed")
+        body = page.get_by_label("Body")
+        edited = "**Our December edition.**\n\n" + body.input_value()
+        body.fill(edited)
+        page.get_by_label("Preview as subscriber").fill("ann@gmail.sandbox")
+        expect(frame.locator("strong")).to_have_text("Our December edition.")
+        expect(frame.locator("body")).to_contain_text("Hello Ann,")
+        expect(frame.locator("body")).to_contain_text("As a Pro customer")  # her plan
+        expect(page.locator("#preview-subject")).to_have_text(
+            "What's new at Example Inc. this month"
+        )
+        expect(page.locator("#preview-for")).to_have_text("ann@gmail.sandbox")
+        shot("08-template-live-preview")
+        body.fill(edited + "\n{{ subscriber.frist_name }}\n")
+        problem = page.locator("#problems li", has_text="did you mean 'first_name'")
+        expect(problem).to_be_visible()
+        expect(page.get_by_label("Body")).to_have_attribute("aria-invalid", "true")
+        line = edited.count("\n") + 2
+        problem.get_by_role("button", name=f"body, line {line}").click()
+        assert page.evaluate("document.activeElement.id") == "body"
+        assert (
+            page.evaluate(
+                "(b => b.value.slice(b.selectionStart, b.selectionEnd))(document.activeElement)"
+            )
+            == "{{ subscriber.frist_name }}"
+        )
+        shot("09-template-error-at-its-line")
+        body.fill(edited)
+        expect(page.locator("#check-status")).not_to_contain_text("1 error")
+        page.get_by_role("button", name="Save template").click()
+        page.get_by_text("Template saved.").wait_for()
+        shot("10-template-saved")
+
+        # A campaign from that template: setup, content with its preview, preflight.
+        nav.get_by_role("link", name="Campaigns").click()
         page.get_by_role("link", name="New campaign").click()
-        page.get_by_label("Subject").fill("December news")
+        page.get_by_label("Template", exact=True).select_option("newsletter")
         page.get_by_label("From address").fill("news@example.com")
         page.get_by_label("From name").fill("Example News")
         page.get_by_label(f"{LIST} (4 confirmed)").check()  # shown as text, never markup
-        shot("07-new-campaign")
-        page.get_by_role("button", name="Save draft and run preflight").click()
-        page.get_by_role("heading", name="Preflight: December news").wait_for()
+        shot("11-new-campaign")
+        page.get_by_role("button", name="Save draft and edit the content").click()
+        page.get_by_role("heading", name="Content: newsletter").wait_for()
+        expect(frame.locator("strong")).to_have_text("Our December edition.")  # its copy
+        expect(frame.locator("body")).to_contain_text("Hello Ann,")  # the first subscriber
+        shot("12-campaign-content")
+        page.get_by_role("link", name="Next: preflight").click()
+        page.get_by_role("heading", name="Preflight: newsletter").wait_for()
         assert page.get_by_text("No blockers: ready to send.").is_visible()
-        shot("08-preflight")
+        assert page.get_by_role("cell", name="dns-unavailable").count() == 0  # DNS answered
+        shot("13-preflight")
         page.get_by_role("button", name="Start sending").click()
         page.get_by_role("heading", name="Progress").wait_for()
         expect(page.locator("[data-count=queued]")).to_have_text("4")
-        shot("09-campaign-queued")
+        shot("14-campaign-queued")
 
         # A real worker delivers to the sandbox while the page polls its progress.
         errors: list[BaseException] = []
@@ -176,11 +250,11 @@ def test_import_segment_campaign_send_and_report(sqlite_engine: Engine, tmp_path
         assert errors == []
         expect(page.locator("[data-count=delivered]")).to_have_text("3")
         expect(page.locator("[data-count=bounced]")).to_have_text("1")
-        shot("10-campaign-finished")
+        shot("15-campaign-finished")
 
         # The report: tables and the four charts, every image really drawn.
         page.get_by_role("link", name="Report").click()
-        page.get_by_role("heading", name="Report: December news").wait_for()
+        page.get_by_role("heading", name="Report: newsletter").wait_for()
         charts = page.locator(".charts img")
         assert charts.count() == 4
         for i in range(4):
@@ -190,15 +264,25 @@ def test_import_segment_campaign_send_and_report(sqlite_engine: Engine, tmp_path
             expect(chart).to_have_js_property("complete", True)
             assert chart.evaluate("img => img.naturalWidth") > 0
         assert page.get_by_role("cell", name="google.sandbox").is_visible()
-        shot("11-report")
+        shot("16-report")
         page.set_viewport_size({"width": 380, "height": 800})
-        shot("12-report-phone")
+        shot("17-report-phone")
         page.set_viewport_size({"width": 1200, "height": 900})
+
+        # One subscriber's data, exported from their page (a privacy request).
+        nav.get_by_role("link", name="Subscribers").click()
+        page.get_by_role("link", name="ann@gmail.sandbox").click()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Export all data (JSON)").click()
+        exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+        assert exported["subscriber"]["first_name"] == "Ann"
+        assert [d["status"] for d in exported["deliveries"]] == ["delivered"]
+        shot("18-subscriber-privacy")
 
         # The other pages a marketer uses, each reachable from the main navigation.
         for n, label in enumerate(
             ("Subscribers", "Verification", "Suppressions", "Domains", "Settings", "Users"),
-            start=13,
+            start=19,
         ):
             page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()
             page.get_by_role("heading", level=1).first.wait_for()

@@ -1,6 +1,8 @@
 """Every admin and public page shows user data as text: XSS payloads stored in every
 field people can fill (subscriber names and attributes, list, segment, campaign, import
-file and column names, consent wording, suppression notes) or put in a URL are escaped.
+file and column names, consent wording, suppression notes, template and layout names,
+subjects, descriptions and bodies) or put in a URL or a form post are escaped. Template
+HTML is markup in one place only, the preview frame, which is sandboxed.
 
 Parametrized over payloads (one world per payload, built once) and pages.
 """
@@ -24,6 +26,7 @@ from sendwell.audience.subscribers import add_subscribers
 from sendwell.audience.suppressions import suppress
 from sendwell.campaigns.service import create_campaign
 from sendwell.clock import SystemClock
+from sendwell.content.library import TemplateDraft, add_template
 from sendwell.domains.store import add_domain
 from sendwell.store.engine import create_db_engine
 from sendwell.store.migrate import upgrade
@@ -42,7 +45,17 @@ MARKERS = ("<script>alert", "<img src=x", "<svg onload")
 @dataclass
 class World:
     client: TestClient
-    paths: dict[str, str]
+    paths: dict[str, str]  # page name -> URL, or POSTED + the answer of a post
+    template_id: int
+
+
+POSTED = "posted:"  # pages that are the answer to a form post, kept as they were served
+
+
+def _post_page(client: TestClient, path: str, data: dict[str, str]) -> str:
+    r = client.post(path, data=data, headers={"Accept": "text/html"})
+    assert r.status_code < 500, (path, r.status_code, r.text[-500:])
+    return POSTED + r.headers["content-type"] + "\n" + r.text
 
 
 def _build(payload: str, root: Path) -> Iterator[World]:
@@ -66,6 +79,13 @@ def _build(payload: str, root: Path) -> Iterator[World]:
             text_template=None, list_ids=[ml.id], now=now,
         )  # fmt: skip
         suppress(conn, "gone@example.org", reason="manual", now=now, detail=payload)
+        # Library templates whose name, subject, description and body carry the payload.
+        layout = add_template(conn, TemplateDraft(
+            name=f"L {payload}", kind="layout", description=payload,
+            body=f"<div>{payload}{{{{ content }}}}</div>"), now=now).template  # fmt: skip
+        template = add_template(conn, TemplateDraft(
+            name=payload, subject=payload, description=payload, layout=layout.name,
+            body=f"<p>{payload}</p>" + FOOTER), now=now).template  # fmt: skip
     with TestClient(create_app(app), base_url="https://testserver") as client:
         csrf = sign_in(client, app)
         client.post(f"/admin/campaigns/{c.id}/start", data={"csrf_token": csrf})
@@ -103,8 +123,25 @@ def _build(payload: str, root: Path) -> Iterator[World]:
             "domain-error": f"/admin/domains/{q}", "settings": "/admin/settings",
             "users": "/admin/users", "subscribe": f"/subscribe/{ml.id}",
             "login-next": f"/admin/login?next={q}",
+            "templates": "/admin/templates", "template": f"/admin/templates/{template.id}",
+            "layout": f"/admin/templates/{layout.id}", "template-new": "/admin/templates/new",
+            "setup": f"/admin/campaigns/{c.id}/setup",
+            "content": f"/admin/campaigns/{c.id}/content",
+            "preview": f"/admin/campaigns/{c.id}/preview?as=xss@example.org",
+            "preview-missing": f"/admin/campaigns/{c.id}/preview?as={q}",
+            "privacy": "/admin/privacy",
         }  # fmt: skip
-        yield World(client, paths)
+        posted = {
+            "erase-confirm": ("/admin/privacy/erase", {"email": "xss@example.org"}),
+            "test-send": (f"/admin/campaigns/{c.id}/test", {"to": payload}),
+            "template-errors": ("/admin/templates", {
+                "name": payload, "kind": "template", "format": "html", "subject": payload,
+                "layout": "", "text": payload, "preview_as": payload,
+                "body": f"{payload}\n{{{{ {json.dumps(payload)} | nope }}}}"}),
+        }  # fmt: skip
+        for name, (path, data) in posted.items():
+            paths[name] = _post_page(client, path, {**data, "csrf_token": csrf})
+        yield World(client, paths, template.id)
     engine.dispose()
 
 
@@ -113,7 +150,8 @@ PAGES = [
     "mapping", "segments", "segment", "segment-new", "verify-one", "verification",
     "suppressions", "suppression-search", "campaigns", "campaign", "preflight",
     "new-campaign", "report", "domains", "domain-error", "settings", "users", "subscribe",
-    "login-next",
+    "login-next", "templates", "template", "layout", "template-new", "setup", "content",
+    "preview", "preview-missing", "privacy", "erase-confirm", "test-send", "template-errors",
 ]  # fmt: skip
 
 
@@ -127,11 +165,27 @@ def world(
 @pytest.mark.parametrize("page", PAGES)
 def test_payloads_are_escaped(world: World, page: str) -> None:
     path = world.paths[page]
-    r = world.client.get(path, headers={"Accept": "text/html"})
-    assert r.status_code < 500, (path, r.status_code)
-    assert r.headers["content-type"].startswith("text/html"), path
+    if path.startswith(POSTED):
+        content_type, _, text = path.removeprefix(POSTED).partition("\n")
+    else:
+        r = world.client.get(path, headers={"Accept": "text/html"})
+        assert r.status_code < 500, (path, r.status_code)
+        content_type, text = r.headers["content-type"], r.text
+    assert content_type.startswith("text/html"), page
     for marker in MARKERS:
-        assert marker not in r.text, (page, marker)
+        assert marker not in text, (page, marker)
+
+
+def test_template_html_renders_only_in_the_sandboxed_frame(world: World) -> None:
+    """The preview frame is the one place template HTML is markup: a document that may not
+    run script, shown in an iframe with the sandbox attribute."""
+    frame = world.client.get(f"/admin/templates/{world.template_id}/preview.html")
+    assert any(marker in frame.text for marker in MARKERS)  # the author's HTML, as written
+    policy = frame.headers["content-security-policy"]
+    assert policy.startswith("sandbox;") and "default-src 'none'" in policy
+    assert "script-src" not in policy  # so default-src 'none' forbids every script
+    editor = world.client.get(f"/admin/templates/{world.template_id}").text
+    assert f'sandbox src="/admin/templates/{world.template_id}/preview.html"' in editor
 
 
 def test_the_payload_is_shown_as_text(world: World) -> None:

@@ -16,7 +16,7 @@ directly) read back as HTML content whose source is their HTML template.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
@@ -26,9 +26,15 @@ from sendwell.campaigns.records import Campaign
 from sendwell.campaigns.service import create_campaign, get_campaign
 from sendwell.content.compile import CompiledContent, ContentSource, Layout, compile_content
 from sendwell.content.formats import Format
-from sendwell.content.library import TemplateRecord, attribute_samples
+from sendwell.content.library import (
+    TemplateRecord,
+    as_layout,
+    attribute_samples,
+    content_source,
+    get_template,
+)
 from sendwell.content.validate import Problem, check_content
-from sendwell.errors import ConflictError, InvalidInput
+from sendwell.errors import ConflictError, InvalidInput, NotFound
 from sendwell.store.schema import campaigns
 from sendwell.store.schema_content import campaign_content as campaign_content_table
 
@@ -53,6 +59,46 @@ class CampaignContent:
 class ContentSaved:
     campaign: Campaign
     warnings: tuple[Problem, ...]
+
+
+def content_from(
+    conn: Connection,
+    *,
+    template: str | int | None,
+    body: tuple[Format, str] | None,
+    subject: str | None,
+    text: str | None = None,
+    layout: str | None = None,
+) -> tuple[ContentSource, TemplateRecord | None]:
+    """A campaign's content from exactly one of a library ``template`` (its subject, text
+    and layout unless given here) or a ``body`` in a format; with the template it copies.
+
+    What every interface offers when a campaign is created or its content replaced. A
+    template or layout that does not exist is bad input here, not a missing object.
+    """
+    if (body is None) == (template is None):
+        raise InvalidInput("give the content as exactly one of a library template or a body")
+    chosen_layout = _library(conn, layout, "layout") if layout is not None else None
+    if template is not None:
+        record = _library(conn, template, "template")
+        source = content_source(conn, record, subject=subject)
+        if text is not None:
+            source = replace(source, text=text)
+        if chosen_layout is not None:
+            source = replace(source, layout=as_layout(chosen_layout))
+        return source, record
+    assert body is not None
+    return ContentSource(
+        format=body[0], subject=subject or "", body=body[1], text=text,
+        layout=as_layout(chosen_layout) if chosen_layout is not None else None,
+    ), None  # fmt: skip
+
+
+def _library(conn: Connection, ref: str | int, what: str) -> TemplateRecord:
+    try:
+        return get_template(conn, ref)
+    except NotFound:
+        raise InvalidInput(f"there is no {what} {ref!r} in the template library") from None
 
 
 def check_and_compile(

@@ -13,7 +13,9 @@ bytes with their DKIM signature, only the ``Date`` and the random part of the
 ``Message-ID`` differing from the message the worker sends.
 
 :func:`preview_template` renders a library template (no campaign yet) with a sample or a
-real subscriber, the installation's sender identity and placeholder links.
+real subscriber, the installation's sender identity and placeholder links;
+:func:`preview_draft` does the same for a template not saved yet and
+:func:`preview_campaign_source` for a campaign's unsaved content (editors' live previews).
 """
 
 from __future__ import annotations
@@ -22,21 +24,23 @@ import email
 import email.policy
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import Connection, and_, exists, select
 
 from sendwell.audience.subscribers import get_subscriber
 from sendwell.campaigns.builder import CampaignMessageBuilder, Person
-from sendwell.campaigns.sender import SenderDefaults
+from sendwell.campaigns.sender import CampaignSender, SenderDefaults
 from sendwell.campaigns.service import get_campaign
 from sendwell.compose.links import recipient_links
-from sendwell.content.compile import ContentSource, compile_content
+from sendwell.content.compile import ContentSource, Layout, compile_content
 from sendwell.content.context import sample_context
 from sendwell.content.library import (
+    TemplateDraft,
     TemplateRecord,
     as_layout,
     attribute_samples,
-    content_source,
+    get_template,
 )
 from sendwell.content.templates import RenderedContent, compile_template, subscriber_context
 from sendwell.content.text import html_to_text
@@ -156,13 +160,33 @@ def preview_template(
 ) -> RenderedContent:
     """A library template rendered for a subscriber (or the full sample subscriber); a
     layout is shown around a placeholder paragraph."""
-    if template.kind == "layout":
+    return preview_draft(
+        conn, template.draft(), email_address=email_address, sender=sender,
+        public_url=public_url, secret_key=secret_key,
+    )  # fmt: skip
+
+
+def preview_draft(
+    conn: Connection,
+    draft: TemplateDraft,
+    *,
+    email_address: str | None,
+    sender: SenderDefaults,
+    public_url: str,
+    secret_key: bytes,
+) -> RenderedContent:
+    """:func:`preview_template` for a template not saved yet (an editor's live preview).
+    Errors raise :class:`TemplateError`; check the draft first to get each with its line."""
+    if draft.kind == "layout":
+        layout = Layout(draft.name, draft.format, draft.body, draft.text)
         source = ContentSource(
-            "html", "Layout preview", f"<p>{LAYOUT_FILLER}</p>", LAYOUT_FILLER, as_layout(template)
+            "html", "Layout preview", f"<p>{LAYOUT_FILLER}</p>", LAYOUT_FILLER, layout
         )
     else:
-        source = content_source(conn, template)
-    compiled = compile_content(source)
+        layout_of_draft = (
+            as_layout(get_template(conn, draft.layout)) if draft.layout is not None else None
+        )
+        source = ContentSource(draft.format, draft.subject, draft.body, draft.text, layout_of_draft)
     context = sample_context(full=True, attributes=attribute_samples(conn))
     if email_address is not None:
         s = get_subscriber(conn, email_address)
@@ -170,13 +194,51 @@ def preview_template(
             email=s.email, first_name=s.first_name, last_name=s.last_name,
             attributes=s.attributes,
         )  # fmt: skip
+    context["campaign"] = {"id": 0, "name": draft.name, "subject": draft.subject}
+    context["sender"].update(organization=sender.organization, postal_address=sender.postal_address)
+    return _render_source(source, context, public_url=public_url, secret_key=secret_key)
+
+
+def preview_campaign_source(
+    conn: Connection,
+    campaign_id: int,
+    source: ContentSource,
+    *,
+    email_address: str | None,
+    sender: CampaignSender,
+    public_url: str,
+    secret_key: bytes,
+) -> tuple[RenderedContent, str]:
+    """Content not saved yet, rendered as the campaign would render it for a subscriber
+    (default: its first confirmed one), with its sender identity and placeholder links.
+
+    For an editor's live preview: the saved content's exact message, with tracking, comes
+    from :func:`preview_message`. Returns the rendering and the address it is for.
+    """
+    campaign = get_campaign(conn, campaign_id)
+    person, _ = _person(conn, campaign.list_ids, email_address)
+    context = sample_context(full=True, attributes=attribute_samples(conn))
+    context["subscriber"] = subscriber_context(
+        email=person.email, first_name=person.first_name, last_name=person.last_name,
+        attributes=person.attributes,
+    )  # fmt: skip
+    context["campaign"] = {"id": campaign.id, "name": campaign.name, "subject": source.subject}
+    context["sender"] = {
+        "organization": sender.organization, "postal_address": sender.postal_address,
+        "name": campaign.from_name, "email": campaign.from_email,
+    }  # fmt: skip
+    rendered = _render_source(source, context, public_url=public_url, secret_key=secret_key)
+    return rendered, person.email
+
+
+def _render_source(
+    source: ContentSource, context: dict[str, Any], *, public_url: str, secret_key: bytes
+) -> RenderedContent:
+    compiled = compile_content(source)
     links = recipient_links(public_url, PLACEHOLDER_OUTBOX_ID, secret_key)
     context.update(
-        campaign={"id": 0, "name": template.name, "subject": template.subject},
-        unsubscribe_url=links.unsubscribe, preferences_url=links.preferences,
-        view_url=links.view,
-    )  # fmt: skip
-    context["sender"].update(organization=sender.organization, postal_address=sender.postal_address)
+        unsubscribe_url=links.unsubscribe, preferences_url=links.preferences, view_url=links.view
+    )
     rendered = compile_template(
         compiled.subject or "(no subject)", compiled.html, compiled.text, derive_text=True
     ).render(context)

@@ -38,6 +38,7 @@ class Campaign:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    tracking: bool = True  # rewrite links and add the open pixel; False: privacy mode
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,27 @@ class CampaignSender:
     frequency_cap_days: int
 
 
+@dataclass(frozen=True)
+class SenderOverrides:
+    """What a campaign sets itself (None: the global setting applies)."""
+
+    organization: str | None = None
+    postal_address: str | None = None
+    frequency_cap_count: int | None = None
+    frequency_cap_days: int | None = None
+
+
+def campaign_overrides(conn: Connection, campaign_id: int) -> SenderOverrides:
+    row = conn.execute(
+        select(campaign_settings).where(campaign_settings.c.campaign_id == campaign_id)
+    ).first()
+    if row is None:
+        return SenderOverrides()
+    return SenderOverrides(
+        row.organization, row.postal_address, row.frequency_cap_count, row.frequency_cap_days
+    )
+
+
 def campaign_sender(conn: Connection, campaign_id: int, defaults: SenderDefaults) -> CampaignSender:
     row = conn.execute(
         select(campaign_settings).where(campaign_settings.c.campaign_id == campaign_id)
@@ -61,7 +82,8 @@ def set_campaign_settings(
     frequency_cap_count: int | None = None,
     frequency_cap_days: int | None = None,
 ) -> None:
-    """Store overrides (None keeps the current value, or the global default)."""
+    """Store overrides (None keeps the current value, or the global default; an empty
+    organization or postal address removes that override, so the global setting applies)."""
     if frequency_cap_count is not None and frequency_cap_count < 0:
         raise InvalidInput("the frequency cap count must be 0 (off) or more")
     if frequency_cap_days is not None and frequency_cap_days < 1:
@@ -76,7 +98,9 @@ def set_campaign_settings(
         ("frequency_cap_count", frequency_cap_count),
         ("frequency_cap_days", frequency_cap_days),
     ):
-        if value is not None:
+        if value == "":
+            values[name] = None
+        elif value is not None:
             values[name] = value
     conn.execute(delete(campaign_settings).where(campaign_settings.c.campaign_id == campaign_id))
     conn.execute(insert(campaign_settings).values(**values))

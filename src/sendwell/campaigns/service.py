@@ -58,6 +58,7 @@ from sendwell.errors import ConflictError, InvalidInput, NotFound
 from sendwell.store.schema import (
     campaign_lists,
     campaigns,
+    lists,
     outbox,
     subscribers,
     subscriptions,
@@ -124,6 +125,52 @@ def create_campaign(
             reengage=reengage,
         )
     return get_campaign(conn, int(campaign_id))
+
+
+def update_draft(
+    conn: Connection,
+    campaign_id: int,
+    *,
+    name: str | None = None,
+    from_email: str | None = None,
+    from_name: str | None = None,
+    list_ids: Sequence[int] | None = None,
+    pool: str | None = None,
+    tracking: bool | None = None,
+) -> Campaign:
+    """Change a draft's sender, lists, pool or tracking (None keeps a value); content
+    changes through ``campaigns.content``, the audience through :func:`set_campaign_audience`."""
+    campaign = get_campaign(conn, campaign_id)
+    if campaign.state != "draft":
+        raise ConflictError(f"campaign {campaign_id} is {campaign.state}; only drafts change")
+    values: dict[str, object] = {}
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("a campaign name cannot be empty")
+        values["name"] = name
+    if from_email is not None:
+        values["from_email"] = normalize(from_email).email
+    if from_name is not None:
+        values["from_name"] = from_name
+    if pool is not None:
+        values["pool"] = pool
+    if tracking is not None:
+        values["tracking"] = tracking
+    if values:
+        conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(**values))
+    if list_ids is not None:
+        if not list_ids:
+            raise InvalidInput("a campaign needs at least one list")
+        wanted = set(list_ids)
+        found = set(conn.execute(select(lists.c.id).where(lists.c.id.in_(wanted))).scalars())
+        if wanted - found:
+            raise NotFound(f"no list with id {min(wanted - found)}")
+        conn.execute(delete(campaign_lists).where(campaign_lists.c.campaign_id == campaign_id))
+        conn.execute(
+            insert(campaign_lists),
+            [{"campaign_id": campaign_id, "list_id": lid} for lid in dict.fromkeys(list_ids)],
+        )
+    return get_campaign(conn, campaign_id)
 
 
 @dataclass(frozen=True)
@@ -209,6 +256,7 @@ def get_campaign(conn: Connection, campaign_id: int) -> Campaign:
         created_at=m["created_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],
+        tracking=bool(m["tracking"]),
     )
 
 

@@ -3,15 +3,15 @@ of ``campaigns create`` / ``campaigns edit`` into a :class:`ContentSource`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import Connection
 
+from sendwell.campaigns.content import content_from
 from sendwell.cli.context import err
 from sendwell.content.compile import ContentSource
 from sendwell.content.formats import Format
-from sendwell.content.library import TemplateRecord, as_layout, content_source, get_template
+from sendwell.content.library import TemplateRecord
 from sendwell.content.validate import Problem
 from sendwell.errors import InvalidInput
 
@@ -59,22 +59,10 @@ def new_content(
         raise InvalidInput(
             "give the content with exactly one of --template, --html, --markdown, --mjml"
         )
-    if template is not None:
-        record = get_template(conn, template)
-        source = content_source(conn, record, subject=subject)
-        if text is not None:
-            source = replace(source, text=read_source(text))
-        if layout is not None:
-            source = replace(source, layout=as_layout(get_template(conn, layout)))
-        return source, record
-    assert body is not None
-    return ContentSource(
-        format=body[0],
-        subject=subject or "",
-        body=body[1],
-        text=read_source(text) if text is not None else None,
-        layout=as_layout(get_template(conn, layout)) if layout is not None else None,
-    ), None
+    return content_from(
+        conn, template=template, body=body, subject=subject,
+        text=read_source(text) if text is not None else None, layout=layout,
+    )  # fmt: skip
 
 
 def print_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:

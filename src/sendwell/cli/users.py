@@ -7,11 +7,11 @@ import sys
 import typer
 from rich.table import Table
 
+from sendwell.accounts.tokens import SCOPES, all_tokens, create_token, revoke_token
+from sendwell.accounts.users import all_users, create_user, find_user, remove_user, set_password
 from sendwell.cli import context
 from sendwell.cli.context import out
 from sendwell.errors import InvalidInput
-from sendwell.web.tokens import SCOPES, all_tokens, create_token, revoke_token
-from sendwell.web.users import all_users, create_user, find_user, remove_user, set_password
 
 users_app = typer.Typer(help="Admin UI users.", no_args_is_help=True)
 tokens_app = typer.Typer(help="REST API tokens.", no_args_is_help=True)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
 from sendwell.content.compile import ContentSource, Layout, compile_content
 from sendwell.content.formats import FORMATS, Format
-from sendwell.content.validate import Problem, TemplateKind, check_content
+from sendwell.content.validate import Problem, TemplateCheck, TemplateKind, check_content
 from sendwell.errors import ConflictError, InvalidInput, NotFound, TemplateError
 from sendwell.store.schema import subscribers
 from sendwell.store.schema_content import templates
@@ -108,6 +108,16 @@ def get_template(conn: Connection, ref: str | int) -> TemplateRecord:
 
 def list_templates(conn: Connection, *, kind: TemplateKind | None = None) -> list[TemplateRecord]:
     query = select(templates).order_by(templates.c.kind.desc(), templates.c.name)
+    if kind is not None:
+        query = query.where(templates.c.kind == kind)
+    return [_record(conn, row._mapping) for row in conn.execute(query)]
+
+
+def template_page(
+    conn: Connection, *, limit: int, after: int = 0, kind: TemplateKind | None = None
+) -> list[TemplateRecord]:
+    """Templates and layouts by id after ``after``, at most ``limit`` (keyset pages)."""
+    query = select(templates).where(templates.c.id > after).order_by(templates.c.id).limit(limit)
     if kind is not None:
         query = query.where(templates.c.kind == kind)
     return [_record(conn, row._mapping) for row in conn.execute(query)]
@@ -204,22 +214,26 @@ def _values(draft: TemplateDraft, layout_id: int | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def check_draft(conn: Connection, draft: TemplateDraft) -> TemplateCheck:
+    """Every error and warning of ``draft``'s content, without saving it (an editor's live
+    check). Its name is not judged; a malformed draft (no body, a layout in Markdown...)
+    raises :class:`InvalidInput` and a layout it names must exist (:class:`NotFound`)."""
+    _check_shape(draft)
+    layout = as_layout(get_template(conn, draft.layout)) if draft.layout is not None else None
+    return check_content(
+        kind=draft.kind, fmt=draft.format, subject=draft.subject, body=draft.body,
+        text=draft.text, layout=layout, attributes=attribute_samples(conn),
+    )  # fmt: skip
+
+
 def _check(
     conn: Connection, draft: TemplateDraft, self_id: int | None
 ) -> tuple[int | None, tuple[Problem, ...]]:
     """Refuse a draft with errors; the layout's id and the warnings otherwise."""
-    _check_shape(draft)
-    layout: Layout | None = None
-    layout_id: int | None = None
-    if draft.layout is not None:
-        record = get_template(conn, draft.layout)
-        layout, layout_id = as_layout(record), record.id
-    samples = attribute_samples(conn)
-    check = check_content(
-        kind=draft.kind, fmt=draft.format, subject=draft.subject, body=draft.body,
-        text=draft.text, layout=layout, attributes=samples,
-    )  # fmt: skip
+    _check_name(draft.name)
+    check = check_draft(conn, draft)
     check.raise_for_errors()
+    layout_id = get_template(conn, draft.layout).id if draft.layout is not None else None
     if draft.kind == "layout" and self_id is not None:
         _check_dependents(conn, self_id, Layout(draft.name, draft.format, draft.body, draft.text))
     return layout_id, tuple(check.warnings)
@@ -238,13 +252,16 @@ def _check_dependents(conn: Connection, layout_id: int, layout: Layout) -> None:
         raise TemplateError(f"layout {layout.name} would break {'; '.join(broken)}")
 
 
-def _check_shape(draft: TemplateDraft) -> None:
-    name = draft.name
-    if not name or name != name.strip() or len(name) > 200 or name.isdigit():
+def _check_name(name: str) -> None:
+    if not name or name != name.strip() or len(name) > 200 or name.isdigit() or "\x00" in name:
         raise InvalidInput(
             f"template name {name!r}: 1 to 200 characters, no surrounding spaces, not only "
             "digits (numbers are ids)"
         )
+
+
+def _check_shape(draft: TemplateDraft) -> None:
+    name = draft.name or "the template"
     if draft.kind not in KINDS:
         raise InvalidInput(f"unknown kind {draft.kind!r}; use template or layout")
     if draft.format not in FORMATS:

@@ -87,7 +87,10 @@ class TemplateCheck:
     def raise_for_errors(self) -> None:
         """Raise :class:`TemplateError` listing every error (one line)."""
         if self.errors:
-            raise TemplateError("; ".join(str(p) for p in self.errors))
+            raise TemplateError(
+                "; ".join(str(p) for p in self.errors),
+                [(p.part, p.line, p.message) for p in self.errors],
+            )
 
 
 def check_content(

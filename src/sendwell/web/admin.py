@@ -14,16 +14,21 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from sendwell.accounts.users import authenticate
 from sendwell.app import App
 from sendwell.web import (
     admin_audience,
+    admin_campaign_content,
+    admin_campaign_setup,
     admin_campaigns,
     admin_domains,
     admin_imports,
+    admin_privacy,
     admin_reports,
     admin_segments,
     admin_settings,
     admin_suppressions,
+    admin_templates,
     admin_verification,
 )
 from sendwell.web.auth import check_csrf, client_ip, get_app, optional_session
@@ -31,14 +36,16 @@ from sendwell.web.errors import WebError
 from sendwell.web.ratelimit import clear, count_attempt, over_limit
 from sendwell.web.sessions import COOKIE, Session, end_session, start_session
 from sendwell.web.templating import render
-from sendwell.web.users import authenticate
 
 LOGIN_CSRF_COOKIE = "sendwell_login_csrf"
 HOME = "/admin/"
 IP_LIMIT_FACTOR = 10  # failed sign-ins per IP, as a multiple of the per-user limit
 PAGES = (
-    admin_audience, admin_imports, admin_segments, admin_verification, admin_suppressions,
-    admin_campaigns, admin_reports, admin_domains, admin_settings,
+    admin_audience, admin_privacy, admin_imports, admin_segments, admin_verification,
+    admin_suppressions,
+    # The wizard's routes before admin_campaigns' catch-all /campaigns/{id}/{action}.
+    admin_templates, admin_campaign_setup, admin_campaign_content, admin_campaigns,
+    admin_reports, admin_domains, admin_settings,
 )  # fmt: skip
 
 

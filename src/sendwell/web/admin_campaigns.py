@@ -1,5 +1,7 @@
-"""Admin pages for campaigns: list, create form, detail with live progress, preflight,
-and the start / pause / resume / cancel buttons (CSRF-checked posts).
+"""Admin pages for campaigns: list, detail with live progress, preflight (the wizard's last
+step, the only page with the Start button for a draft), and the start / pause / resume /
+cancel buttons (CSRF-checked posts). Creating a draft and its content: the wizard's first
+two steps, ``admin_campaign_setup`` and ``admin_campaign_content``.
 
 Live progress: the detail page polls ``/admin/campaigns/{id}/progress.json`` (same
 session, read-only) every two seconds with a small script served from ``/static``; the
@@ -10,22 +12,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sendwell.app import App
-from sendwell.audience.lists import all_lists
 from sendwell.campaigns.records import OUTBOX_STATUSES
 from sendwell.campaigns.service import (
     campaign_status,
     cancel_campaign,
     counts_by_domain,
-    create_campaign,
     get_campaign,
     pause_campaign,
     resume_campaign,
 )
-from sendwell.errors import ConfigError, InvalidInput
 from sendwell.web import operations
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
@@ -35,12 +34,6 @@ from sendwell.web.templating import render
 
 router = APIRouter()
 CampaignId = Path(ge=1, le=MAX_ID)
-
-STARTER_HTML = """<p>Hello {{ subscriber.first_name | default("there") }},</p>
-<p>Here is what is new this month: write a few paragraphs for your readers here.</p>
-<p>{{ sender.organization }}, {{ sender.postal_address }} ·
-<a href="{{ unsubscribe_url }}">Unsubscribe</a></p>
-"""
 
 
 def progress_json(a: App, campaign_id: int) -> dict[str, Any]:
@@ -60,51 +53,6 @@ def campaigns_page(
             for c in campaign_page(conn, limit=200, newest_first=True)
         ]
     return render(request, "campaigns.html", session, rows=rows)
-
-
-@router.get("/campaigns/new")
-def campaign_form(
-    request: Request, session: Session = Depends(current_session), a: App = Depends(get_app)
-) -> Response:
-    with a.engine.connect() as conn:
-        lists = all_lists(conn)
-    return render(
-        request, "campaign_new.html", session, lists=lists, error="",
-        form={"subject": "", "from_email": "", "from_name": "", "name": "",
-              "html": STARTER_HTML, "list_ids": []},
-    )  # fmt: skip
-
-
-@router.post("/campaigns")
-def campaign_create(
-    request: Request,
-    subject: str = Form("", max_length=998),
-    from_email: str = Form("", max_length=320),
-    from_name: str = Form("", max_length=200),
-    name: str = Form("", max_length=200),
-    html: str = Form("", max_length=1_000_000),
-    list_ids: list[int] = Form([]),
-    session: Session = Depends(check_csrf),
-    a: App = Depends(get_app),
-) -> Response:
-    """Create the draft and go straight to its preflight report (the wizard's last step)."""
-    try:
-        pool = a.shaping().pool("default")[0].pool
-        with a.engine.begin() as conn:
-            c = create_campaign(
-                conn, name=name, subject=subject, from_email=from_email, from_name=from_name,
-                html_template=html, text_template=None, list_ids=list_ids,
-                now=a.clock.now(), pool=pool,
-            )  # fmt: skip
-    except (InvalidInput, ConfigError) as exc:
-        with a.engine.connect() as conn:
-            lists = all_lists(conn)
-        form = {"subject": subject, "from_email": from_email, "from_name": from_name,
-                "name": name, "html": html, "list_ids": list_ids}  # fmt: skip
-        return render(
-            request, "campaign_new.html", session, 422, lists=lists, error=str(exc), form=form
-        )
-    return RedirectResponse(f"/admin/campaigns/{c.id}/preflight", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}")

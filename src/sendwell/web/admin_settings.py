@@ -18,13 +18,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from sendwell.accounts.users import (
+    all_users,
+    create_user,
+    remove_user,
+    require_user,
+    reset_password,
+)
 from sendwell.app import App
 from sendwell.errors import ConflictError, InvalidInput, NotFound
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
 from sendwell.web.sessions import Session
 from sendwell.web.templating import render
-from sendwell.web.users import all_users, create_user, remove_user, require_user, reset_password
 
 router = APIRouter()
 UserId = Path(ge=1, le=MAX_ID)

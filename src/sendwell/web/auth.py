@@ -16,11 +16,11 @@ from collections.abc import Callable
 from fastapi import Depends, Form, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sendwell.accounts.tokens import ApiToken, check_token
 from sendwell.app import App
 from sendwell.web.errors import LoginRequired, WebError
 from sendwell.web.runner import JobRunner
 from sendwell.web.sessions import COOKIE, Session, csrf_ok, find_session
-from sendwell.web.tokens import ApiToken, check_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `sendwell tokens create`.")
 

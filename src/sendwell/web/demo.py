@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sendwell.accounts.users import create_user, set_password
 from sendwell.app import App
 from sendwell.errors import ConflictError
 from sendwell.web.server import ServerThread
-from sendwell.web.users import create_user, set_password
 
 DEMO_EMAIL = "demo@sendwell.example"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the person running the demo

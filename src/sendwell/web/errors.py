@@ -7,7 +7,9 @@ unknown route, 413, 429) use the same shape. API and webhook clients get JSON::
     {"error": {"code": "not_found", "message": "no list with id 7"}}
 
 A refused campaign start (``preflight_blocked``, 409) adds ``"blockers": [{"code",
-"message", "fix"}, ...]`` to the error object.
+"message", "fix"}, ...]`` to the error object; a template that does not pass the
+save-time check (``template_error``, 422) adds ``"problems": [{"level", "part", "line",
+"message"}, ...]``, one per error, ``line`` counted in the author's source.
 
 Browsers on admin and public pages get the same code and message in an HTML page
 (autoescaped). A signed-out browser asking for an admin page is redirected to sign in.
@@ -119,8 +121,17 @@ def install(app: FastAPI) -> None:
             message = "the server could not complete the request" if status == 500 else str(exc)
         else:
             message = str(exc)
-        details = None
-        if isinstance(exc, errors.PreflightBlocked):
+        details: dict[str, Any] | None = None
+        if isinstance(exc, errors.TemplateError):
+            # Each error with its part and line, so an editor can point at it.
+            found = exc.problems or (("", None, str(exc)),)
+            details = {
+                "problems": [
+                    {"level": "error", "part": part, "line": line, "message": text}
+                    for part, line, text in found
+                ]
+            }
+        elif isinstance(exc, errors.PreflightBlocked):
             # Each blocker with its fix, machine-readable (the message lists them too).
             details = {
                 "blockers": [{"code": c, "message": m, "fix": f} for c, m, f in exc.blockers]

@@ -7,11 +7,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from sendwell.accounts.users import authenticate
 from sendwell.app import App
 from sendwell.clock import FrozenClock
 from sendwell.config import Secret, load_settings
 from sendwell.web.app import create_app
-from sendwell.web.users import authenticate
 from tests.web.conftest import PASSWORD, token_for
 
 

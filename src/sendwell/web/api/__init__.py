@@ -10,22 +10,25 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sendwell.web.api import (
+    campaign_content,
     campaigns,
     domains,
     imports,
     lists,
+    privacy,
     reports,
     segments,
     settings,
     subscribers,
     suppressions,
+    templates,
     users,
     verification,
 )
 
 MODULES = (
-    lists, subscribers, imports, segments, verification, suppressions, campaigns, reports,
-    domains, settings, users,
+    lists, subscribers, imports, segments, verification, suppressions, privacy, templates,
+    campaigns, campaign_content, reports, domains, settings, users,
 )  # fmt: skip
 
 

@@ -6,28 +6,43 @@ object; ``GET /campaigns/{id}/preflight`` the ``sendwell campaigns check --json`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from sendwell.app import App
-from sendwell.audience.lists import get_list
+from sendwell.campaigns.content import campaign_content
 from sendwell.campaigns.records import Campaign
+from sendwell.campaigns.sender import campaign_sender
 from sendwell.campaigns.service import (
+    campaign_audience_of,
     campaign_status,
     cancel_campaign,
     counts_by_domain,
-    create_campaign,
     get_campaign,
     pause_campaign,
     resume_campaign,
 )
-from sendwell.errors import ConfigError, InvalidInput
+from sendwell.content.validate import Problem
+from sendwell.errors import ConflictError, InvalidInput
 from sendwell.web import operations
-from sendwell.web.api.common import ERRORS, MAX_ID, NO_NUL, Page, Paging, next_cursor, paging
+from sendwell.web.api.common import (
+    ERRORS,
+    MAX_ID,
+    NO_NUL,
+    Page,
+    Paging,
+    ProblemOut,
+    next_cursor,
+    paging,
+    problems_out,
+)
+from sendwell.web.api.content_in import ContentIn
 from sendwell.web.auth import get_app, require_scope
+from sendwell.web.campaign_setup import Audience, Setup, create, update
 from sendwell.web.queries import campaign_page
 
 router = APIRouter(tags=["campaigns"], responses=ERRORS)
@@ -52,20 +67,87 @@ class CampaignOut(BaseModel):
     finished_at: datetime | None
 
 
+class ContentInfo(BaseModel):
+    format: Literal["html", "markdown", "mjml"]
+    layout: str | None = Field(description="The layout it was wrapped in (a copy is kept).")
+    template: str | None = Field(description="The library template it was copied from.")
+    template_version: int | None
+
+
 class CampaignDetail(CampaignOut):
-    html_template: str
+    html_template: str = Field(description="The compiled HTML template the workers render.")
     text_template: str | None
+    tracking: bool = Field(description="Links rewritten and an open pixel; false: none.")
+    segment_id: int | None = Field(description="Only subscribers of the lists in this segment.")
+    exclude_segment_ids: list[int] = Field(description="Subscribers in these are left out.")
+    reengage: bool = Field(description="Targets people the sunset rule would skip.")
+    organization: str = Field(description="Sender identity in force (own or the setting).")
+    postal_address: str = Field(description="Postal address in force (own or the setting).")
+    content: ContentInfo
 
 
-class CampaignIn(BaseModel):
-    subject: str = Field(min_length=1, max_length=998, pattern=NO_NUL)
+class CampaignSaved(CampaignDetail):
+    warnings: list[ProblemOut] = Field(description="Content problems that do not block.")
+
+
+SegmentRef = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class SetupFields(BaseModel):
+    """Fields of a campaign other than its content (each optional in PATCH)."""
+
+    segment_id: SegmentRef | None = Field(
+        None, description="A saved segment that narrows the lists' subscribers."
+    )
+    exclude_segment_ids: list[SegmentRef] = Field(
+        [], max_length=100, description="Segments whose subscribers are left out."
+    )
+    reengage: bool = Field(False, description="Target people the sunset rule would skip.")
+    tracking: bool = Field(True, description="Rewrite links and add an open pixel.")
+    organization: str | None = Field(
+        None, max_length=200, pattern=NO_NUL,
+        description="Sender identity for this campaign; empty: the sender_organization setting.",
+    )  # fmt: skip
+    postal_address: str | None = Field(
+        None, max_length=1000, pattern=NO_NUL,
+        description="Postal address for this campaign; empty: the sender_postal_address setting.",
+    )  # fmt: skip
+
+
+class CampaignIn(ContentIn, SetupFields):
+    """A new draft. Its content is exactly one of: ``template`` (a library template's
+    content is copied; ``subject``, ``text`` and ``layout`` override the template's),
+    ``body`` in ``format``, or ``html_template`` (the body in HTML, as before templates
+    existed). Content is checked like a template save and CSS-inlined either way."""
+
     from_email: str = Field(min_length=3, max_length=320, pattern=NO_NUL)
     from_name: str = Field("", max_length=200, pattern=NO_NUL)
     list_ids: list[int] = Field(min_length=1, max_length=100)
-    html_template: str = Field(min_length=1, max_length=1_000_000, pattern=NO_NUL)
-    text_template: str | None = Field(None, max_length=1_000_000, pattern=NO_NUL)
+    html_template: str | None = Field(
+        None, min_length=1, max_length=1_000_000, pattern=NO_NUL,
+        description="The body as HTML (the same as format html with body).",
+    )  # fmt: skip
+    text_template: str | None = Field(
+        None, max_length=1_000_000, pattern=NO_NUL, description="The same as text."
+    )
     name: str = Field("", max_length=200, pattern=NO_NUL)
     pool: str = Field("default", max_length=100, pattern=NO_NUL)
+
+
+class CampaignPatch(BaseModel):
+    """Change a draft; fields left out keep their values."""
+
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
+    from_email: str | None = Field(None, min_length=3, max_length=320, pattern=NO_NUL)
+    from_name: str | None = Field(None, max_length=200, pattern=NO_NUL)
+    list_ids: list[int] | None = Field(None, min_length=1, max_length=100)
+    pool: str | None = Field(None, max_length=100, pattern=NO_NUL)
+    tracking: bool | None = None
+    segment_id: SegmentRef | None = None
+    exclude_segment_ids: list[SegmentRef] | None = Field(None, max_length=100)
+    reengage: bool | None = None
+    organization: str | None = Field(None, max_length=200, pattern=NO_NUL)
+    postal_address: str | None = Field(None, max_length=1000, pattern=NO_NUL)
 
 
 class StatusOut(BaseModel):
@@ -90,6 +172,28 @@ def _out(c: Campaign) -> CampaignOut:
     )  # fmt: skip
 
 
+def detail(a: App, campaign_id: int) -> CampaignDetail:
+    with a.engine.connect() as conn:
+        c = get_campaign(conn, campaign_id)
+        audience = campaign_audience_of(conn, campaign_id)
+        sender = campaign_sender(conn, campaign_id, a.sender_defaults())
+        content = campaign_content(conn, campaign_id)
+    return CampaignDetail(
+        **_out(c).model_dump(), html_template=c.html_template, text_template=c.text_template,
+        tracking=c.tracking, segment_id=audience.segment_id,
+        exclude_segment_ids=list(audience.exclude_segment_ids), reengage=audience.reengage,
+        organization=sender.organization, postal_address=sender.postal_address,
+        content=ContentInfo(
+            format=content.format, layout=content.layout.name if content.layout else None,
+            template=content.template_name, template_version=content.template_version,
+        ),
+    )  # fmt: skip
+
+
+def saved(a: App, campaign_id: int, warnings: Iterable[Problem]) -> CampaignSaved:
+    return CampaignSaved(**detail(a, campaign_id).model_dump(), warnings=problems_out(warnings))
+
+
 def _status(a: App, campaign_id: int) -> StatusOut:
     with a.engine.connect() as conn:
         return StatusOut.model_validate(campaign_status(conn, campaign_id).as_json())
@@ -108,35 +212,71 @@ def list_campaigns(
 
 
 @router.post("/campaigns", status_code=201, dependencies=WRITE)
-def post_campaign(body: CampaignIn, a: App = Depends(get_app)) -> CampaignDetail:
-    """Create a draft campaign (templates are compiled now; errors name the line)."""
-    try:
-        pool = a.shaping().pool(body.pool)[0].pool
-    except ConfigError:
-        raise InvalidInput(f"no sending pool named {body.pool!r} in the shaping file") from None
-    with a.engine.begin() as conn:
-        for list_id in body.list_ids:
-            if not 1 <= list_id <= MAX_ID:
-                raise InvalidInput(f"list id {list_id} is out of range")
-            get_list(conn, list_id)
-        c = create_campaign(
-            conn, name=body.name, subject=body.subject, from_email=body.from_email,
-            from_name=body.from_name, html_template=body.html_template,
-            text_template=body.text_template, list_ids=body.list_ids, now=a.clock.now(),
-            pool=pool,
-        )  # fmt: skip
-    return CampaignDetail(
-        **_out(c).model_dump(), html_template=c.html_template, text_template=c.text_template
-    )
+def post_campaign(body: CampaignIn, a: App = Depends(get_app)) -> CampaignSaved:
+    """Create a draft campaign from a library template or a body (checked now: errors
+    name their line), with its audience and sender settings."""
+    if body.template is None and body.body is None and body.html_template is None:
+        raise InvalidInput("give the content as one of template, body or html_template")
+    if body.html_template is not None and (body.body is not None or body.format != "html"):
+        raise InvalidInput("give html_template, or body with a format, not both")
+    if body.text_template is not None and body.text is not None:
+        raise InvalidInput("give text or text_template, not both")
+    content = body.model_copy(
+        update={"body": body.body if body.html_template is None else body.html_template,
+                "text": body.text if body.text_template is None else body.text_template}
+    )  # fmt: skip
+    for list_id in body.list_ids:
+        if not 1 <= list_id <= MAX_ID:
+            raise InvalidInput(f"list id {list_id} is out of range")
+    setup = Setup(
+        name=body.name, from_email=body.from_email, from_name=body.from_name,
+        list_ids=tuple(body.list_ids), pool=body.pool, tracking=body.tracking,
+        audience=Audience(body.segment_id, tuple(body.exclude_segment_ids), body.reengage),
+        organization=body.organization, postal_address=body.postal_address,
+    )  # fmt: skip
+    with a.engine.connect() as conn:
+        source, origin = content.source(conn)
+    result = create(a, setup, source, origin)
+    return saved(a, result.campaign.id, result.warnings)
 
 
 @router.get("/campaigns/{campaign_id}", dependencies=READ)
 def get_one(campaign_id: int = CampaignId, a: App = Depends(get_app)) -> CampaignDetail:
-    with a.engine.connect() as conn:
-        c = get_campaign(conn, campaign_id)
-    return CampaignDetail(
-        **_out(c).model_dump(), html_template=c.html_template, text_template=c.text_template
-    )
+    """A campaign with its audience, sender identity and where its content came from."""
+    return detail(a, campaign_id)
+
+
+@router.patch("/campaigns/{campaign_id}", dependencies=WRITE)
+def patch_campaign(
+    body: CampaignPatch, campaign_id: int = CampaignId, a: App = Depends(get_app)
+) -> CampaignDetail:
+    """Change a draft's name, sender, lists, pool, tracking, audience or sender settings
+    (409 once it has started). Content changes with ``PUT .../content``."""
+    current = detail(a, campaign_id)
+    if current.state != "draft":
+        raise ConflictError(f"campaign {campaign_id} is {current.state}; only drafts change")
+    given = body.model_fields_set
+    for list_id in body.list_ids or ():
+        if not 1 <= list_id <= MAX_ID:
+            raise InvalidInput(f"list id {list_id} is out of range")
+
+    def pick(field: str, now: object) -> Any:
+        return getattr(body, field) if field in given and getattr(body, field) is not None else now
+
+    setup = Setup(
+        name=pick("name", current.name), from_email=pick("from_email", current.from_email),
+        from_name=pick("from_name", current.from_name),
+        list_ids=tuple(pick("list_ids", current.list_ids)), pool=pick("pool", current.pool),
+        tracking=pick("tracking", current.tracking),
+        audience=Audience(
+            body.segment_id if "segment_id" in given else current.segment_id,
+            tuple(pick("exclude_segment_ids", current.exclude_segment_ids)),
+            pick("reengage", current.reengage),
+        ),
+        organization=body.organization, postal_address=body.postal_address,
+    )  # fmt: skip
+    update(a, campaign_id, setup)
+    return detail(a, campaign_id)
 
 
 @router.get("/campaigns/{campaign_id}/status", dependencies=READ)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from sendwell.content.validate import Problem
 from sendwell.errors import InvalidInput
 
 T = TypeVar("T")
@@ -31,6 +33,20 @@ class ErrorBody(BaseModel):
     """Every error the API returns has this shape."""
 
     error: ErrorDetail
+
+
+class ProblemOut(BaseModel):
+    """One finding of the save-time template check."""
+
+    level: Literal["error", "warning"]
+    part: str = Field(description="subject, body or text; empty for the content as a whole.")
+    line: int | None = Field(description="Line in the author's source of that part.")
+    message: str
+
+
+def problems_out(problems: Iterable[Problem]) -> list[ProblemOut]:
+    return [ProblemOut(level=p.level, part=p.part, line=p.line, message=p.message)
+            for p in problems]  # fmt: skip
 
 
 ERRORS: dict[int | str, dict[str, object]] = {

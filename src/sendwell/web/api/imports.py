@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from sendwell.accounts.tokens import ApiToken
 from sendwell.app import App
 from sendwell.errors import InvalidInput, NotFound
 from sendwell.web.api.common import ERRORS, MAX_ID, NO_NUL, Page, Paging, next_cursor, paging
@@ -37,7 +38,6 @@ from sendwell.web.imports import (
 )
 from sendwell.web.jobs import JobState
 from sendwell.web.runner import JobRunner
-from sendwell.web.tokens import ApiToken
 
 router = APIRouter(tags=["imports"], responses=ERRORS)
 READ = [Depends(require_scope("subscribers:read"))]

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from sendwell.accounts.tokens import ApiToken
 from sendwell.app import App
 from sendwell.audience.addresses import address_hash
 from sendwell.audience.consent import Evidence, check_basis, record
@@ -19,7 +20,6 @@ from sendwell.verify.service import StoredVerification, latest_verification
 from sendwell.web.api.common import ERRORS, MAX_ID, NO_NUL, Page, Paging, next_cursor, paging
 from sendwell.web.auth import client_ip, get_app, require_scope
 from sendwell.web.queries import subscriber_by_id, subscriber_page, subscriptions_of
-from sendwell.web.tokens import ApiToken
 
 router = APIRouter(tags=["subscribers"], responses=ERRORS)
 

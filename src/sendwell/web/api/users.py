@@ -13,10 +13,10 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
+from sendwell.accounts.users import User, all_users, create_user, remove_user, reset_password
 from sendwell.app import App
 from sendwell.web.api.common import ERRORS, MAX_ID, NO_NUL, Page, Paging, next_cursor, paging
 from sendwell.web.auth import get_app, require_scope
-from sendwell.web.users import User, all_users, create_user, remove_user, reset_password
 
 router = APIRouter(tags=["users"], responses=ERRORS)
 WRITE = [Depends(require_scope("users:write"))]

@@ -22,6 +22,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
+from sendwell.accounts.tokens import ApiToken
 from sendwell.app import App
 from sendwell.audience.lists import get_list
 from sendwell.verify.service import list_results, verdict_counts
@@ -30,7 +31,6 @@ from sendwell.web.api.subscribers import VerificationOut, verification_out
 from sendwell.web.auth import get_app, get_runner, require_scope
 from sendwell.web.jobs import Job, JobState, get_job, job_page, request_cancel, sweep_interrupted
 from sendwell.web.runner import JobRunner
-from sendwell.web.tokens import ApiToken
 from sendwell.web.verification import start_list_verification, verify_address
 
 router = APIRouter(tags=["verification"], responses=ERRORS)

@@ -2,7 +2,8 @@
 
 A token looks like ``sw_<43 url-safe characters>``; the prefix makes leaked tokens easy to
 find with secret scanners. Scopes are ``<area>:read`` / ``<area>:write``; ``write``
-implies ``read`` of the same area.
+implies ``read`` of the same area. ``all`` is stored as itself and means every scope,
+present and future: a token made with it keeps full access when new areas are added.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from sendwell.store.schema_web import api_tokens
 
 AREAS = (
     "lists", "subscribers", "suppressions", "campaigns", "segments", "verification",
-    "reports", "domains", "settings", "users",
+    "reports", "domains", "settings", "users", "templates",
 )  # fmt: skip
 SCOPES = tuple(f"{area}:{mode}" for area in AREAS for mode in ("read", "write"))
+ALL = "all"
 PREFIX = "sw_"
 
 
@@ -36,6 +38,8 @@ class ApiToken:
     revoked_at: datetime | None
 
     def allows(self, scope: str) -> bool:
+        if ALL in self.scopes:
+            return True
         area, _, mode = scope.partition(":")
         return scope in self.scopes or (mode == "read" and f"{area}:write" in self.scopes)
 
@@ -53,18 +57,19 @@ def _token(row: object) -> ApiToken:
 
 
 def parse_scopes(raw: Iterable[str]) -> list[str]:
-    """Validate scopes (comma- or space-separated items allowed); ``all`` means every one."""
+    """Validate scopes (comma- or space-separated items allowed); ``all`` means every one,
+    including areas added later, and stands alone."""
     scopes: list[str] = []
     for item in raw:
         for scope in item.replace(",", " ").split():
-            if scope == "all":
-                scopes.extend(SCOPES)
-            elif scope in SCOPES:
+            if scope == ALL or scope in SCOPES:
                 scopes.append(scope)
             else:
                 raise InvalidInput(f"unknown scope {scope!r}; known: all, {', '.join(SCOPES)}")
     if not scopes:
         raise InvalidInput("a token needs at least one scope")
+    if ALL in scopes:
+        return [ALL]
     return list(dict.fromkeys(scopes))
 
 

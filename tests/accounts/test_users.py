@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
-from sendwell.app import App
-from sendwell.errors import ConflictError, NotFound
-from sendwell.store.schema_web import web_sessions
-from sendwell.web.sessions import start_session
-from sendwell.web.users import (
+from sendwell.accounts.users import (
     authenticate,
     create_user,
     find_user,
@@ -17,11 +13,16 @@ from sendwell.web.users import (
     reset_password,
     set_password,
 )
-from tests.web.conftest import PASSWORD
+from sendwell.clock import FrozenClock
+from sendwell.errors import ConflictError, NotFound
+from sendwell.store.schema_web import web_sessions
+from sendwell.web.sessions import start_session
+
+PASSWORD = "correct horse battery"
 
 
-def sessions_of(app: App, user_id: int) -> int:
-    with app.engine.connect() as conn:
+def sessions_of(engine: Engine, user_id: int) -> int:
+    with engine.connect() as conn:
         return int(
             conn.execute(
                 select(func.count())
@@ -31,24 +32,24 @@ def sessions_of(app: App, user_id: int) -> int:
         )
 
 
-def test_remove_and_reset(app: App) -> None:
-    now = app.clock.now()
-    with app.engine.begin() as conn:
+def test_remove_and_reset(engine: Engine, clock: FrozenClock) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
         ann = create_user(conn, "ann@example.com", PASSWORD, now=now)
         bob = create_user(conn, "bob@example.com", PASSWORD, now=now)
         for user in (ann, bob, bob):
             start_session(conn, user.id, now=now, hours=1)
-    with app.engine.begin() as conn:
+    with engine.begin() as conn:
         reset_password(conn, bob.id, "a brand new password")
         assert authenticate(conn, "bob@example.com", PASSWORD, now=now) is None
         assert authenticate(conn, "bob@example.com", "a brand new password", now=now)
-    assert sessions_of(app, bob.id) == 0
-    assert sessions_of(app, ann.id) == 1
-    with app.engine.begin() as conn:
+    assert sessions_of(engine, bob.id) == 0
+    assert sessions_of(engine, ann.id) == 1
+    with engine.begin() as conn:
         assert set_password(conn, "ANN@example.com", "another new password")
         assert not set_password(conn, "nobody@example.com", "another new password")
-    assert sessions_of(app, ann.id) == 0
-    with app.engine.begin() as conn:
+    assert sessions_of(engine, ann.id) == 0
+    with engine.begin() as conn:
         assert find_user(conn, "Bob@Example.com").id == bob.id
         assert remove_user(conn, bob.id).email == "bob@example.com"
         with pytest.raises(ConflictError, match="only user"):
@@ -59,9 +60,11 @@ def test_remove_and_reset(app: App) -> None:
             find_user(conn, "bob@example.com")
 
 
-def test_a_user_changing_their_own_password_keeps_their_session(app: App) -> None:
-    now = app.clock.now()
-    with app.engine.begin() as conn:
+def test_a_user_changing_their_own_password_keeps_their_session(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    now = clock.now()
+    with engine.begin() as conn:
         ann = create_user(conn, "ann@example.com", PASSWORD, now=now)
         start_session(conn, ann.id, now=now, hours=1)
         start_session(conn, ann.id, now=now, hours=1)
