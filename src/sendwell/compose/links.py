@@ -16,7 +16,6 @@ these tokens against every key of a rotation keyring (this module signs with one
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ _TOKEN = re.compile(r"^(\d{1,20})-([0-9a-f]{20})$")
 
 
 def _mac(purpose: Purpose, outbox_id: int, key: bytes) -> str:
-    return hmac.new(key, f"link-{purpose}:{outbox_id}".encode(), hashlib.sha256).hexdigest()[:20]
+    return hmac.digest(key, f"link-{purpose}:{outbox_id}".encode(), "sha256").hex()[:20]
 
 
 def link_token(purpose: Purpose, outbox_id: int, key: bytes) -> str:

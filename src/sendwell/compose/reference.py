@@ -18,7 +18,6 @@ validates as the other, nor as a VERP signature.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -29,7 +28,7 @@ _UNSUB = re.compile(r"^u-(\d{1,20})-([0-9a-f]{12})@", re.IGNORECASE)
 
 
 def _mac(purpose: str, outbox_id: int, key: bytes, length: int) -> str:
-    return hmac.new(key, f"{purpose}:{outbox_id}".encode(), hashlib.sha256).hexdigest()[:length]
+    return hmac.digest(key, f"{purpose}:{outbox_id}".encode(), "sha256").hex()[:length]
 
 
 def reference_token(outbox_id: int, key: bytes) -> str:

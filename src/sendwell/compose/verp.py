@@ -9,7 +9,6 @@ cannot suppress anyone.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -17,7 +16,7 @@ _PATTERN = re.compile(r"^b-(\d{1,20})-([0-9a-z]{10})@", re.IGNORECASE)
 
 
 def _signature(outbox_id: int, key: bytes) -> str:
-    digest = hmac.new(key, f"verp:{outbox_id}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.digest(key, f"verp:{outbox_id}".encode(), "sha256").hex()
     return digest[:10]
 
 

@@ -29,7 +29,6 @@ use it, which is what RFC 8058 intends. Input is bounded (``MAX_TOKEN``) before 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Sequence
@@ -74,7 +73,7 @@ class ClickRef:
 
 
 def _mac(key: bytes, message: str) -> str:
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:20]
+    return hmac.digest(key, message.encode(), "sha256").hex()[:20]
 
 
 def _check(ring: Keyring, message: str, mac: str) -> bool:
