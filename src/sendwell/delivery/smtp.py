@@ -364,13 +364,15 @@ class SmtpConnection:
     async def _envelope_pipelined(self, mail: bytes, rcpt: bytes) -> None:
         """MAIL, RCPT, DATA in one write; on success the server is waiting for the body."""
         await self._write(mail + rcpt + b"DATA\r\n")
-        mail_reply = await self._read_reply()
-        if mail_reply.code == 421:
-            raise _failure(mail_reply)
-        rcpt_reply = await self._read_reply()
-        if rcpt_reply.code == 421:
-            raise _failure(rcpt_reply)
-        data_reply = await self._read_reply()
+        # One deadline for the whole group: the three replies come back together.
+        async with asyncio.timeout(self._timeout):
+            mail_reply = await self._next_reply()
+            if mail_reply.code == 421:
+                raise _failure(mail_reply)
+            rcpt_reply = await self._next_reply()
+            if rcpt_reply.code == 421:
+                raise _failure(rcpt_reply)
+            data_reply = await self._next_reply()
         if data_reply.code == 354 and not (mail_reply.is_positive and rcpt_reply.is_positive):
             # RFC 2920 forbids 354 without a recipient; a server that gives it anyway is
             # waiting for a body: send an empty one so the session is in step again.
@@ -495,8 +497,13 @@ class SmtpConnection:
 
     async def _write(self, payload: bytes) -> None:
         self._writer.write(payload)
-        async with asyncio.timeout(self._timeout):
-            await self._writer.drain()
+        # Usually the kernel takes the whole write at once and there is nothing to wait
+        # for: skipping drain() and its deadline then saves two timer operations on every
+        # command of the hot path. A connection lost meanwhile surfaces at the next read.
+        transport = self._writer.transport
+        if transport.get_write_buffer_size() or transport.is_closing():
+            async with asyncio.timeout(self._timeout):
+                await self._writer.drain()
 
     async def _command(self, line: bytes) -> Reply:
         await self._write(line)
@@ -504,27 +511,31 @@ class SmtpConnection:
 
     async def _read_reply(self) -> Reply:
         """Read one possibly multi-line reply ("250-a", "250-b", "250 c")."""
+        async with asyncio.timeout(self._timeout):
+            return await self._next_reply()
+
+    async def _next_reply(self) -> Reply:
+        """:meth:`_read_reply` without a deadline of its own (the caller's applies)."""
         code = -1
         lines: list[str] = []
-        async with asyncio.timeout(self._timeout):
-            while True:
-                # Split on LF and strip CR: a server ending lines with a bare LF is broken
-                # but common enough that hanging until the timeout would be unhelpful.
-                raw = await self._reader.readuntil(b"\n")
-                line = raw.rstrip(b"\r\n")
-                sep = line[3:4]
-                if len(line) < 3 or not line[:3].isdigit() or sep not in (b"", b" ", b"-"):
-                    raise self._malformed(raw)
-                this = int(line[:3])
-                if code == -1:
-                    code = this
-                elif this != code:
-                    raise self._malformed(raw)
-                lines.append(line[4:].decode("utf-8", "replace"))
-                if sep != b"-":
-                    break
-                if len(lines) >= _MAX_REPLY_LINES:
-                    raise self._malformed(raw)
+        while True:
+            # Split on LF and strip CR: a server ending lines with a bare LF is broken
+            # but common enough that hanging until the timeout would be unhelpful.
+            raw = await self._reader.readuntil(b"\n")
+            line = raw.rstrip(b"\r\n")
+            sep = line[3:4]
+            if len(line) < 3 or not line[:3].isdigit() or sep not in (b"", b" ", b"-"):
+                raise self._malformed(raw)
+            this = int(line[:3])
+            if code == -1:
+                code = this
+            elif this != code:
+                raise self._malformed(raw)
+            lines.append(line[4:].decode("utf-8", "replace"))
+            if sep != b"-":
+                break
+            if len(lines) >= _MAX_REPLY_LINES:
+                raise self._malformed(raw)
         if code == 421:
             # The server is closing the channel (RFC 5321 §3.8).
             self._usable = False
