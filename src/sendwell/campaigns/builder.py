@@ -100,6 +100,7 @@ class CampaignMessageBuilder:
         self._defaults = sender_defaults or SenderDefaults()
         self._test_send = test_send
         self._campaigns: dict[int, _Prepared | BuildFailure] = {}
+        self._ring = Keyring.of(secret_key)
 
     def _campaign(self, campaign_id: int) -> _Prepared | BuildFailure:
         cached = self._campaigns.get(campaign_id)
@@ -163,7 +164,7 @@ class CampaignMessageBuilder:
         return out
 
     def _track(self, html: str, job: OutboxJob, links: dict[str, int]) -> str:
-        ring = Keyring.of(self._key)
+        ring = self._ring
         base = self._public_url.rstrip("/")
 
         def click_url(number: int) -> str:

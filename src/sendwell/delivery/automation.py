@@ -166,6 +166,8 @@ class ActionBoard:
         assert base.connection_limit is not None
         connections = base.connection_limit
         rate = base.max_message_rate
+        if not self.actions:  # the usual case, asked for every message sent
+            return Shape(None, max(connections, 1), rate)
         suspended: float | None = None
         for action in [*self.active(site_scope, now), *self.active(source_scope, now)]:
             rule = action.rule

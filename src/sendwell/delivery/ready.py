@@ -40,17 +40,16 @@ class ReadyQueue:
     sent: deque[float] = field(default_factory=deque)  # send times, last minute
     deferred: deque[float] = field(default_factory=deque)
 
-    @property
-    def key(self) -> str:
-        return f"{self.source.name}|{self.route.site}"
+    # Fixed for the queue's life (a worker files queues under their key); computed once,
+    # since the session loop reads them for every message.
+    key: str = field(init=False)
+    site_scope: str = field(init=False)
+    source_scope: str = field(init=False)
 
-    @property
-    def site_scope(self) -> str:
-        return f"site:{self.key}"
-
-    @property
-    def source_scope(self) -> str:
-        return f"source:{self.source.name}"
+    def __post_init__(self) -> None:
+        self.key = f"{self.source.name}|{self.route.site}"
+        self.site_scope = f"site:{self.key}"
+        self.source_scope = f"source:{self.source.name}"
 
     def note(self, times: deque[float], now: float) -> None:
         times.append(now)

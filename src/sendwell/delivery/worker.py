@@ -359,6 +359,8 @@ class Worker:
         host = ""
         relay: Relay | None = None
         holding = False
+        ttl = self.config.smtp_timeout * 4
+        renewed = 0.0
         try:
             async with self._slot:
                 await self._slot.wait_for(lambda: self._sessions < self.config.concurrency)
@@ -374,12 +376,9 @@ class Worker:
                     break  # automation cut the connection limit: this session steps aside
                 if conn is None:
                     holding = await self._throttles.acquire_connection(
-                        conn_key,
-                        shape.connection_limit,
-                        lease,
-                        now,
-                        ttl=self.config.smtp_timeout * 4,
+                        conn_key, shape.connection_limit, lease, now, ttl=ttl
                     )
+                    renewed = now
                     if not holding:
                         if ready.sessions > 1:
                             break  # this worker's other sessions carry on
@@ -429,10 +428,10 @@ class Worker:
                 ):
                     await conn.close()
                     conn = None
-                else:
-                    await self._throttles.renew_connection(
-                        conn_key, lease, self._timer(), ttl=self.config.smtp_timeout * 4
-                    )
+                elif (now := self._timer()) - renewed > ttl / 3:
+                    # Not after every message: with Redis each renewal is a round trip.
+                    await self._throttles.renew_connection(conn_key, lease, now, ttl=ttl)
+                    renewed = now
         finally:
             ready.sessions -= 1
             if conn is not None:
