@@ -58,3 +58,40 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+
+
+def test_a_supervised_worker_runs_without_the_web_stack(tmp_path: Path) -> None:
+    """The supervisor's children run ``sendwell.cli.worker`` directly: same worker,
+    none of the web application's imports (startup time and memory per process)."""
+    from sendwell.cli.worker import child_command
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENDWELL_")}
+    env["SENDWELL_DATA_DIR"] = str(tmp_path / "data")
+    subprocess.run(
+        [sys.executable, "-m", "sendwell", "init"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    done = subprocess.run(
+        child_command(drain=True), env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0 attempts, 0 delivered" in done.stderr
+
+    probe = "import sys, sendwell.cli.worker; print(sorted(set(sys.modules) & {MODULES}))"
+    modules = {"fastapi", "starlette", "uvicorn", "sendwell.web", "sendwell.cli.main"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe.replace("{MODULES}", repr(modules))],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == "[]"
+
+    bad = subprocess.run(
+        [*child_command(drain=False), "--bogus"], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert "unexpected arguments" in bad.stderr

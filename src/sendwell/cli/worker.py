@@ -21,7 +21,7 @@ import typer
 
 from sendwell.cli import context
 from sendwell.cli.context import err
-from sendwell.errors import ConfigError
+from sendwell.errors import ConfigError, SendwellError
 
 
 def run_loop(coro: Coroutine[Any, Any, None]) -> None:
@@ -77,10 +77,18 @@ def _stop_with(supervisor: int) -> Callable[[], None]:
     return preexec
 
 
+def child_command(drain: bool) -> list[str]:
+    """The command line of one supervised worker process.
+
+    It runs this module (see the end of the file) rather than the whole ``sendwell``
+    command: a worker needs none of the web stack the other commands import, so each
+    process starts sooner and holds ~35 MB less.
+    """
+    return [sys.executable, "-m", "sendwell.cli.worker", *(["--drain"] if drain else [])]
+
+
 def _supervise(processes: int, drain: bool) -> int:
-    args = [sys.executable, "-m", "sendwell", "worker", "--processes", "1"]
-    if drain:
-        args.append("--drain")
+    args = child_command(drain)
     children = [
         subprocess.Popen(args, preexec_fn=_stop_with(os.getpid()))  # noqa: S603
         for _ in range(processes)
@@ -123,3 +131,22 @@ def worker(
 
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
+
+
+def _child_main(argv: list[str]) -> None:
+    """``python -m sendwell.cli.worker [--drain]``: one worker process, as a supervisor
+    starts it; errors end the same way as in the ``sendwell`` command."""
+    if set(argv) - {"--drain"}:
+        err.print(f"error: unexpected arguments {argv}", markup=False)
+        sys.exit(2)
+    try:
+        _run_one("--drain" in argv)
+    except SendwellError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1:])
