@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.subscribers import add_subscribers
-from sendwell.campaigns.builder import CampaignMessageBuilder
+from sendwell.campaigns.builder import CampaignMessageBuilder, Person
 from sendwell.campaigns.sender import SenderDefaults, set_campaign_settings
 from sendwell.campaigns.service import create_campaign, start_campaign
 from sendwell.clock import FrozenClock
@@ -131,3 +131,54 @@ def test_template_errors_fail_the_job_not_the_batch(
         conn.execute(update(campaigns).values(html_template=bad))
     results = _builder(engine, clock).build(jobs)
     assert all(isinstance(r, BuildFailure) for r in results)
+
+
+def test_smtputf8_is_asked_for_only_by_internationalized_addresses(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """Non-ASCII names and subjects travel as RFC 2047 words in a pure-ASCII message;
+    only an internationalized address (RFC 6531) needs SMTPUTF8 from the server."""
+    now = clock.now()
+    with engine.begin() as conn:
+        ml = create_list(conn, "Nachrichten", now=now)
+        add_subscribers(
+            conn,
+            [NewSubscriber("zoe@example.net", "Zoë"), NewSubscriber("jörg@example.de", "Jörg")],
+            mailing_list=ml,
+            now=now,
+        )
+        campaign = create_campaign(
+            conn, name="", subject="Grüße, {{ subscriber.first_name }}",
+            from_email="news@example.com", from_name="Bäckerei", html_template=HTML,
+            text_template=None, list_ids=[ml.id], now=now,
+        )  # fmt: skip
+        set_campaign_settings(conn, campaign.id, postal_address="Hauptstraße 1, Köln")
+        start_campaign(conn, campaign.id, now=now)
+        rows = conn.execute(select(outbox).order_by(outbox.c.id)).all()
+    jobs = [OutboxJob(r.id, r.campaign_id, r.subscriber_id, r.email, r.domain, 0, None)
+            for r in rows]  # fmt: skip
+    ascii_one, intl = _prepared(_builder(engine, clock).build(jobs))
+    assert (ascii_one.rcpt, ascii_one.smtputf8) == ("zoe@example.net", False)
+    assert ascii_one.data.isascii()
+    msg = email.message_from_bytes(ascii_one.data, policy=email.policy.default)
+    assert msg["Subject"] == "Grüße, Zoë"
+    assert msg["From"].addresses[0].display_name == "Bäckerei"
+    assert (intl.rcpt, intl.smtputf8) == ("jörg@example.de", True)
+    assert "To: jörg@example.de".encode() in intl.data
+
+
+def test_an_unexpected_error_fails_one_job_not_the_batch(
+    engine: Engine, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = _setup(engine, clock, domain=False)
+
+    class Faulty(CampaignMessageBuilder):
+        def build_one(self, job: OutboxJob, person: Person) -> PreparedMessage | BuildFailure:
+            if job.id == jobs[0].id:
+                raise RuntimeError("boom")
+            return super().build_one(job, person)
+
+    first, second = Faulty(engine, clock=clock, secret_key=KEY).build(jobs)
+    assert isinstance(first, BuildFailure) and "RuntimeError('boom')" in first.reason
+    assert isinstance(second, PreparedMessage)
+    assert f"outbox row {jobs[0].id} failed" in caplog.text

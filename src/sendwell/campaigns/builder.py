@@ -24,6 +24,7 @@ is used by that worker only after it restarts (or for campaigns it has not seen 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ from sendwell.store.schema import campaigns, subscribers
 from sendwell.tracking.allowlist import register_links
 from sendwell.tracking.rewrite import rewrite, tracked_links
 from sendwell.tracking.tokens import ClickRef, Keyring, sign, sign_click
+
+log = logging.getLogger("sendwell.campaigns.builder")
 
 TEST_SUBJECT_PREFIX = "[TEST]"
 
@@ -160,7 +163,13 @@ class CampaignMessageBuilder:
             if person is None:
                 out.append(BuildFailure("subscriber no longer exists"))
                 continue
-            out.append(self.build_one(job, person))
+            try:
+                out.append(self.build_one(job, person))
+            except Exception as exc:
+                # A bug met by one recipient's data fails that job with the reason, instead
+                # of failing the whole lease (whose rows would come back, and fail, forever).
+                log.exception("building the message of outbox row %d failed", job.id)
+                out.append(BuildFailure(f"could not build the message: {exc!r}"))
         return out
 
     def _track(self, html: str, job: OutboxJob, links: dict[str, int]) -> str:

@@ -84,10 +84,17 @@ def _address_header(name: str, display: str, address: str) -> bytes:
     address = _clean(address)
     if display.isascii() and address.isascii() and "=?" not in display:
         return f"{name}: {formataddr((display, address))}\r\n".encode("ascii")
-    # formataddr applies RFC 2047 to a non-ASCII display name; a non-ASCII address
-    # (RFC 6531) stays raw UTF-8 and needs SMTPUTF8, which the caller arranges.
-    rendered = formataddr((display, address), charset="utf-8")
-    return f"{name}: {rendered}\r\n".encode()
+    if address.isascii():
+        # formataddr applies RFC 2047 to a non-ASCII display name.
+        rendered = formataddr((display, address), charset="utf-8")
+        return f"{name}: {rendered}\r\n".encode("ascii")
+    # An internationalized address (RFC 6531) stays raw UTF-8 (RFC 6532), which only an
+    # SMTPUTF8 session may carry — the caller arranges one. formataddr refuses such an
+    # address, so it formats the display name around a stand-in.
+    if not display:
+        return f"{name}: {address}\r\n".encode()
+    shown = formataddr((display, "x@x"), charset="utf-8").removesuffix(" <x@x>")
+    return f"{name}: {shown} <{address}>\r\n".encode()
 
 
 def _qp(text: str) -> bytes:
