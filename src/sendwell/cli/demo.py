@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Group
@@ -48,7 +49,9 @@ from sendwell.domains.records import parse_sources, required_records
 from sendwell.domains.store import SendingDomain, add_domain
 from sendwell.errors import ConfigError
 from sendwell.sandbox import DnsRecord, Sandbox, SandboxConfig, SandboxThread
-from sendwell.web.demo import DemoWeb, start_demo_web
+
+if TYPE_CHECKING:
+    from sendwell.web.demo import DemoWeb
 
 FIRST_NAMES = [
     "Ada",
@@ -290,6 +293,9 @@ def demo(
                 return get_campaign(conn, campaign_id).state == "finished"
 
         if not exit_when_done and web_port:
+            # Imported here: the web stack is most of what the command line would load.
+            from sendwell.web.demo import start_demo_web
+
             try:
                 web = start_demo_web(app, host="127.0.0.1", port=web_port)
             except ConfigError as exc:
