@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, String, and_, literal, select, text, update
 
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.segments import (
+    _AsNumber,
     compile_segment,
     count_matching,
     create_segment,
@@ -157,6 +158,30 @@ def _deep(n: int) -> dict[str, Any]:
 def test_bad_definitions_are_refused(clock: FrozenClock, definition: Any, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         compile_segment(definition, now=clock.now())
+
+
+# Texts around the edges of "a plain decimal number": signs, dots, leading zeros, the
+# 64-bit integer limits, spaces, exponents, other scripts' digits.
+_NUMBER_TEXTS = [
+    *("", "0", "-0", "007", "18", "-5", "+5", "5-", "--5", "-", ".", "-."),
+    *("1.5", "1.", ".5", "-.5", "1.2.3", "1..2", " 18", "18 ", "1e5", "1.0e+20"),
+    *("9223372036854775807", "9223372036854775808", "-9223372036854775808"),
+    *("-9223372036854775809", "99999999999999999999", "0x10", "abc", "1,5", "\u0661\u0662"),
+]
+
+
+def test_sqlite_reads_numbers_as_the_glob_rule_does(sqlite_engine: Engine) -> None:
+    """Whole numbers take a shortcut on SQLite; every text must still read as the GLOB
+    rule alone reads it (a number, or NULL so that comparisons skip it)."""
+    rule = text(
+        "SELECT CASE WHEN (:v NOT GLOB '*[^0-9.-]*' AND :v GLOB '*[0-9]*' "
+        "AND :v NOT GLOB '?*-*' AND :v NOT GLOB '*.*.*') THEN CAST(:v AS REAL) END"
+    )
+    with sqlite_engine.connect() as conn:
+        for value in _NUMBER_TEXTS:
+            expected = conn.execute(rule, {"v": value}).scalar()
+            got = conn.execute(select(_AsNumber(literal(value, String)))).scalar()
+            assert (value, got) == (value, expected)
 
 
 def test_saved_segments_and_campaign_audiences(engine: Engine, clock: FrozenClock) -> None:

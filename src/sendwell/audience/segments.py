@@ -64,6 +64,12 @@ class _AsNumber(ColumnElement[float]):
     computed once, in a one-row subquery, instead of once per GLOB and again for the
     cast: extracting an attribute from the JSON text is most of the cost, and this makes
     a numeric condition over a million subscribers about a third cheaper.
+
+    The four GLOBs are function calls and cost more than the rest of the test together,
+    so whole numbers (ages, counts, scores: the usual case) are recognised first by two
+    casts and a comparison, which are plain bytecode: text that reads back unchanged
+    through an integer is a canonical integer, which the GLOBs would accept too. Any
+    other text still goes through the GLOBs, so the result is the same.
     """
 
     inherit_cache = True
@@ -85,7 +91,8 @@ def _number_default(element: _AsNumber, compiler: Any, **kw: Any) -> str:
 def _number_sqlite(element: _AsNumber, compiler: Any, **kw: Any) -> str:
     value = compiler.process(element.value, **kw)
     return (
-        "(SELECT CASE WHEN (v NOT GLOB '*[^0-9.-]*' AND v GLOB '*[0-9]*' "
+        "(SELECT CASE WHEN CAST(CAST(v AS INTEGER) AS TEXT) = v "
+        "OR (v NOT GLOB '*[^0-9.-]*' AND v GLOB '*[0-9]*' "
         "AND v NOT GLOB '?*-*' AND v NOT GLOB '*.*.*') THEN CAST(v AS REAL) END "
         f"FROM (SELECT {value} AS v))"
     )
