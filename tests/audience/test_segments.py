@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, String, and_, literal, select, text, update
+from sqlalchemy import Connection, Engine, String, and_, func, literal, select, text, update
 
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
@@ -129,6 +129,51 @@ def test_lists_dates_engagement_and_history(engine: Engine, clock: FrozenClock) 
         assert m({"opened_within_days": 60}) == ["ann@gmail.com", "bob@yahoo.com"]
         assert m({"clicked_within_days": 7}) == ["cy@gmail.com"]
         assert m({"never_opened": True}) == ["cy@gmail.com", "dee@corp.example", "eve@x.org"]
+
+
+def test_counts_from_a_list_match_the_plain_condition(engine: Engine, clock: FrozenClock) -> None:
+    """A count reads a list filter at the top of a definition as a join from the list's
+    members; it must count exactly the active people the condition alone matches."""
+    now = clock.now()
+    with engine.begin() as conn:
+        news, deals = _world(conn, clock)
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.subscriber_id == sid(conn, "eve@x.org"))
+            .values(status="unsubscribed")
+        )
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.email == "bob@yahoo.com")
+            .values(status="blocked")
+        )
+        counts = []
+        for definition in [
+            {"list": news},
+            {"list": deals, "status": "unsubscribed"},
+            {"list": news, "status": "unconfirmed"},
+            {"all": [{"attr": "plan", "value": "pro"}, {"list": news}]},
+            {"all": [{"list": news}, {"list": deals}]},
+            {"all": [{"list": news}, {"attr": "age", "op": ">", "value": 18}]},
+            {"all": [{"list": deals}, {"not": {"list": news}}]},
+            {"all": [{"list": news}]},
+            {"all": [{"list": 999}]},
+            {"any": [{"list": deals}, {"attr": "plan", "value": "free"}]},
+            {"not": {"list": news}},
+            # Read as an attribute filter (its "list" key is ignored), not a list filter.
+            {"list": news, "attr": "plan", "value": "pro"},
+        ]:
+            plain = conn.execute(
+                select(func.count())
+                .select_from(subscribers)
+                .where(and_(subscribers.c.status == "active", compile_segment(definition, now=now)))
+            ).scalar_one()
+            assert (definition, count_matching(conn, definition, now=now)) == (definition, plain)
+            counts.append(plain)
+        assert counts == [3, 1, 0, 2, 1, 1, 0, 3, 0, 1, 1, 2]
+        for bad in ({"all": [{"list": news, "status": "gone"}]}, {"all": [{"list": -1}]}):
+            with pytest.raises(InvalidInput):
+                count_matching(conn, bad, now=now)
 
 
 def _deep(n: int) -> dict[str, Any]:
