@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, String, and_, func, literal, select, text, update
 
 from sendwell.audience.lists import create_list
 from sendwell.audience.records import NewSubscriber
 from sendwell.audience.segments import (
+    _AsNumber,
     compile_segment,
     count_matching,
     create_segment,
@@ -130,6 +131,51 @@ def test_lists_dates_engagement_and_history(engine: Engine, clock: FrozenClock) 
         assert m({"never_opened": True}) == ["cy@gmail.com", "dee@corp.example", "eve@x.org"]
 
 
+def test_counts_from_a_list_match_the_plain_condition(engine: Engine, clock: FrozenClock) -> None:
+    """A count reads a list filter at the top of a definition as a join from the list's
+    members; it must count exactly the active people the condition alone matches."""
+    now = clock.now()
+    with engine.begin() as conn:
+        news, deals = _world(conn, clock)
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.subscriber_id == sid(conn, "eve@x.org"))
+            .values(status="unsubscribed")
+        )
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.email == "bob@yahoo.com")
+            .values(status="blocked")
+        )
+        counts = []
+        for definition in [
+            {"list": news},
+            {"list": deals, "status": "unsubscribed"},
+            {"list": news, "status": "unconfirmed"},
+            {"all": [{"attr": "plan", "value": "pro"}, {"list": news}]},
+            {"all": [{"list": news}, {"list": deals}]},
+            {"all": [{"list": news}, {"attr": "age", "op": ">", "value": 18}]},
+            {"all": [{"list": deals}, {"not": {"list": news}}]},
+            {"all": [{"list": news}]},
+            {"all": [{"list": 999}]},
+            {"any": [{"list": deals}, {"attr": "plan", "value": "free"}]},
+            {"not": {"list": news}},
+            # Read as an attribute filter (its "list" key is ignored), not a list filter.
+            {"list": news, "attr": "plan", "value": "pro"},
+        ]:
+            plain = conn.execute(
+                select(func.count())
+                .select_from(subscribers)
+                .where(and_(subscribers.c.status == "active", compile_segment(definition, now=now)))
+            ).scalar_one()
+            assert (definition, count_matching(conn, definition, now=now)) == (definition, plain)
+            counts.append(plain)
+        assert counts == [3, 1, 0, 2, 1, 1, 0, 3, 0, 1, 1, 2]
+        for bad in ({"all": [{"list": news, "status": "gone"}]}, {"all": [{"list": -1}]}):
+            with pytest.raises(InvalidInput):
+                count_matching(conn, bad, now=now)
+
+
 def _deep(n: int) -> dict[str, Any]:
     d: dict[str, Any] = {"attr": "plan", "value": "x"}
     for _ in range(n):
@@ -157,6 +203,30 @@ def _deep(n: int) -> dict[str, Any]:
 def test_bad_definitions_are_refused(clock: FrozenClock, definition: Any, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         compile_segment(definition, now=clock.now())
+
+
+# Texts around the edges of "a plain decimal number": signs, dots, leading zeros, the
+# 64-bit integer limits, spaces, exponents, other scripts' digits.
+_NUMBER_TEXTS = [
+    *("", "0", "-0", "007", "18", "-5", "+5", "5-", "--5", "-", ".", "-."),
+    *("1.5", "1.", ".5", "-.5", "1.2.3", "1..2", " 18", "18 ", "1e5", "1.0e+20"),
+    *("9223372036854775807", "9223372036854775808", "-9223372036854775808"),
+    *("-9223372036854775809", "99999999999999999999", "0x10", "abc", "1,5", "\u0661\u0662"),
+]
+
+
+def test_sqlite_reads_numbers_as_the_glob_rule_does(sqlite_engine: Engine) -> None:
+    """Whole numbers take a shortcut on SQLite; every text must still read as the GLOB
+    rule alone reads it (a number, or NULL so that comparisons skip it)."""
+    rule = text(
+        "SELECT CASE WHEN (:v NOT GLOB '*[^0-9.-]*' AND :v GLOB '*[0-9]*' "
+        "AND :v NOT GLOB '?*-*' AND :v NOT GLOB '*.*.*') THEN CAST(:v AS REAL) END"
+    )
+    with sqlite_engine.connect() as conn:
+        for value in _NUMBER_TEXTS:
+            expected = conn.execute(rule, {"v": value}).scalar()
+            got = conn.execute(select(_AsNumber(literal(value, String)))).scalar()
+            assert (value, got) == (value, expected)
 
 
 def test_saved_segments_and_campaign_audiences(engine: Engine, clock: FrozenClock) -> None:

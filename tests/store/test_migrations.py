@@ -10,13 +10,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, insert, inspect, select, text
 
+from sendwell.audience.segments import compile_segment
 from sendwell.clock import FrozenClock
 from sendwell.errors import StorageError
 from sendwell.store.engine import create_db_engine
 from sendwell.store.migrate import MIGRATIONS, current_revisions, head_revisions, upgrade
-from sendwell.store.schema import lists, metadata
+from sendwell.store.schema import lists, metadata, subscribers
 from sendwell.store.schema_audience import audience_imports, consent_events
 
 
@@ -131,5 +132,28 @@ def test_0013_downgrade_copies_shared_import_evidence_back_into_each_entry(
         (f"import:{import_id} people.csv", "Yes please", "v1", "import", "soft_opt_in"),
         ("shop", "Yes please", "v1", "import", "soft_opt_in"),
     ]
+    upgrade(engine)
+    assert current_revisions(engine) == head_revisions()
+
+
+def test_list_members_come_from_the_index_alone(sqlite_engine: Engine, clock: FrozenClock) -> None:
+    """Migration 0017: a list's members in one status are read without the table rows."""
+    cond = compile_segment({"list": 1}, now=clock.now())
+    query = select(subscribers.c.id).where(cond)
+    with sqlite_engine.connect() as conn:
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "COVERING INDEX ix_subscriptions_list_status_subscriber" in plan
+
+
+def test_0017_downgrades_to_the_list_status_index(engine: Engine) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    command.downgrade(cfg, "0016")
+    with engine.connect() as conn:
+        names = {i["name"] for i in inspect(conn).get_indexes("subscriptions")}
+    assert "ix_subscriptions_list_status" in names
+    assert "ix_subscriptions_list_status_subscriber" not in names
     upgrade(engine)
     assert current_revisions(engine) == head_revisions()

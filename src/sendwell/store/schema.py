@@ -86,7 +86,8 @@ subscriptions = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_subscriptions_list_status", "list_id", "status"),
+    # A list's members in one status, read from the index alone (migration 0017).
+    Index("ix_subscriptions_list_status_subscriber", "list_id", "status", "subscriber_id"),
 )
 
 suppressions = Table(
