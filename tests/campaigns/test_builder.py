@@ -34,23 +34,25 @@ HTML = (
 )
 
 
-def _setup(engine: Engine, clock: FrozenClock, *, domain: bool) -> list[OutboxJob]:
+def _setup(
+    engine: Engine,
+    clock: FrozenClock,
+    *,
+    domain: bool,
+    people: tuple[NewSubscriber, ...] = (
+        NewSubscriber("ann@example.org", "Ann"),
+        NewSubscriber("zoe@example.net", "Zoë\r\nBcc: x@y.z"),
+    ),
+    subject: str = "Hello {{ subscriber.first_name }}",
+    from_name: str = "Example News",
+) -> list[OutboxJob]:
     now = clock.now()
     with engine.begin() as conn:
         ml = create_list(conn, "News", now=now)
-        add_subscribers(
-            conn,
-            [
-                NewSubscriber("ann@example.org", "Ann"),
-                NewSubscriber("zoe@example.net", "Zoë\r\nBcc: x@y.z"),
-            ],
-            mailing_list=ml,
-            now=now,
-        )
+        add_subscribers(conn, list(people), mailing_list=ml, now=now)
         campaign = create_campaign(
-            conn, name="", subject="Hello {{ subscriber.first_name }}",
-            from_email="news@example.com", from_name="Example News", html_template=HTML,
-            text_template=None, list_ids=[ml.id], now=now,
+            conn, name="", subject=subject, from_email="news@example.com", from_name=from_name,
+            html_template=HTML, text_template=None, list_ids=[ml.id], now=now,
         )  # fmt: skip
         set_campaign_settings(conn, campaign.id, postal_address="1 Main St, Springfield")
         if domain:
@@ -138,25 +140,14 @@ def test_smtputf8_is_asked_for_only_by_internationalized_addresses(
 ) -> None:
     """Non-ASCII names and subjects travel as RFC 2047 words in a pure-ASCII message;
     only an internationalized address (RFC 6531) needs SMTPUTF8 from the server."""
-    now = clock.now()
-    with engine.begin() as conn:
-        ml = create_list(conn, "Nachrichten", now=now)
-        add_subscribers(
-            conn,
-            [NewSubscriber("zoe@example.net", "Zoë"), NewSubscriber("jörg@example.de", "Jörg")],
-            mailing_list=ml,
-            now=now,
-        )
-        campaign = create_campaign(
-            conn, name="", subject="Grüße, {{ subscriber.first_name }}",
-            from_email="news@example.com", from_name="Bäckerei", html_template=HTML,
-            text_template=None, list_ids=[ml.id], now=now,
-        )  # fmt: skip
-        set_campaign_settings(conn, campaign.id, postal_address="Hauptstraße 1, Köln")
-        start_campaign(conn, campaign.id, now=now)
-        rows = conn.execute(select(outbox).order_by(outbox.c.id)).all()
-    jobs = [OutboxJob(r.id, r.campaign_id, r.subscriber_id, r.email, r.domain, 0, None)
-            for r in rows]  # fmt: skip
+    jobs = _setup(
+        engine,
+        clock,
+        domain=False,
+        people=(NewSubscriber("zoe@example.net", "Zoë"), NewSubscriber("jörg@example.de", "Jörg")),
+        subject="Grüße, {{ subscriber.first_name }}",
+        from_name="Bäckerei",
+    )
     ascii_one, intl = _prepared(_builder(engine, clock).build(jobs))
     assert (ascii_one.rcpt, ascii_one.smtputf8) == ("zoe@example.net", False)
     assert ascii_one.data.isascii()

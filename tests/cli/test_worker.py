@@ -26,8 +26,8 @@ def _alive(pid: int) -> bool:
     return not (state.exists() and state.read_text().split()[2] == "Z")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
-def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+def _initialized(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh sendwell data directory, initialized."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENDWELL_")}
     env.update({"SENDWELL_DATA_DIR": str(tmp_path / "data"), "SENDWELL_POLL_SECONDS": "0.2"})
     subprocess.run(
@@ -37,6 +37,12 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
         capture_output=True,
         cwd=tmp_path,
     )
+    return env
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    env = _initialized(tmp_path)
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "sendwell", "worker", "--processes", "2"],
         env=env,
@@ -65,15 +71,7 @@ def test_a_supervised_worker_runs_without_the_web_stack(tmp_path: Path) -> None:
     none of the web application's imports (startup time and memory per process)."""
     from sendwell.cli.worker import child_command
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SENDWELL_")}
-    env["SENDWELL_DATA_DIR"] = str(tmp_path / "data")
-    subprocess.run(
-        [sys.executable, "-m", "sendwell", "init"],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
+    env = _initialized(tmp_path)
     done = subprocess.run(
         child_command(drain=True), env=env, cwd=tmp_path, capture_output=True, text=True
     )
