@@ -31,13 +31,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Connection,
     Float,
     String,
     and_,
-    case,
     cast,
     false,
     func,
@@ -103,66 +101,6 @@ def _number_sqlite(element: _AsNumber, compiler: Any, **kw: Any) -> str:
         "AND v NOT GLOB '?*-*' AND v NOT GLOB '*.*.*') THEN CAST(v AS REAL) END "
         f"FROM (SELECT {value} AS v))"
     )
-
-
-class _MayHold(ColumnElement[bool]):
-    """A test on the raw JSON text of ``attributes`` that is true whenever an attribute
-    condition can be: the key appears quoted, and (for equality) one of the values
-    appears too — or the text holds a backslash, since escapes can spell anything.
-
-    sendwell writes attributes as strict JSON (``json.dumps``), where a member's key and
-    a string value appear literally unless escaped, so a row failing the test cannot
-    match, and the comparison need not parse its JSON. Substring tests are ~10x cheaper
-    than parsing; on a million subscribers most rows are decided by them. Only SQLite
-    gets the test; PostgreSQL stores ``jsonb`` already parsed.
-    """
-
-    inherit_cache = True
-    type = Boolean()
-    _traverse_internals = [
-        ("key", InternalTraversal.dp_string),
-        ("values", InternalTraversal.dp_string_list),
-    ]
-
-    def __init__(self, key: str, values: list[str]) -> None:
-        self.key = key
-        self.values = values
-
-
-@compiles(_MayHold)
-def _may_hold_default(element: _MayHold, compiler: Any, **kw: Any) -> str:
-    return compiler.process(true(), **kw)  # type: ignore[no-any-return]
-
-
-@compiles(_MayHold, "sqlite")
-def _may_hold_sqlite(element: _MayHold, compiler: Any, **kw: Any) -> str:
-    raw = compiler.process(subscribers.c.attributes, **kw)
-
-    def found(needle: str) -> str:
-        return f"instr({raw}, {compiler.process(literal(needle), **kw)}) > 0"
-
-    test = found(f'"{element.key}"')
-    if element.values:
-        test += " AND (" + " OR ".join(found(v) for v in element.values) + ")"
-    return f"(({test}) OR {found(chr(92))})"
-
-
-# Text a number, a boolean (read back as 1/0) or a nested array/object could read back
-# as: equality with such text cannot be pre-tested on the raw JSON.
-_NOT_STRING_LIKE = re.compile(r"[-+0-9.eE ]*|[\[{].*", re.DOTALL)
-
-
-def _raw_hint(key: str, op: str, value: Any) -> ColumnElement[bool] | None:
-    """The :class:`_MayHold` test for an attribute condition, or None when there is none
-    (``!=`` and ``exists: false`` hold for people without the key)."""
-    if op in ("!=",) or (op == "exists" and value not in (True, None)):
-        return None
-    needles: list[str] = []
-    if op in ("=", "in"):
-        values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
-        if values and not any(_NOT_STRING_LIKE.fullmatch(v) for v in values):
-            needles = values
-    return _MayHold(key, needles)
 
 
 _FIELDS = {
@@ -295,11 +233,7 @@ def compile_segment(definition: Any, *, now: datetime, _depth: int = 0) -> Colum
             if not isinstance(name, str) or not _NAME.fullmatch(name):
                 raise InvalidInput(f"bad attribute name {name!r}")
             column: Any = subscribers.c.attributes[name].as_string()
-            compared = _compare(column, op, d.get("value"), json=True)
-            hint = _raw_hint(name, op, d.get("value"))
-            # CASE evaluates the comparison (which parses the JSON) only when the cheap
-            # test on the raw text says it can be true.
-            return compared if hint is None else case((hint, compared), else_=false())
+            return _compare(column, op, d.get("value"), json=True)
         field = d["field"]
         if field not in _FIELDS:
             raise InvalidInput(f"unknown field {field!r}; use one of {', '.join(_FIELDS)}")
