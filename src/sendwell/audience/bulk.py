@@ -59,11 +59,6 @@ def ids_condition(conn: Connection, column: Any, ids: Sequence[int]) -> ColumnEl
     return in_values(conn, column, ids)
 
 
-def insert_for(conn: Connection) -> Any:
-    """The dialect's ``insert`` (it has ``on_conflict_do_nothing``)."""
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
 def keys_table(conn: Connection, values: Sequence[str]) -> Any:
     """The strings ``values`` as a one-column table (column ``value``), for joins.
 

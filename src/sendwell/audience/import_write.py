@@ -38,12 +38,12 @@ from sendwell.audience.bulk import (
     bind_processor,
     fetch_raw,
     ids_condition,
-    insert_for,
     insert_many,
     keys_table,
 )
 from sendwell.audience.import_parse import Batch
 from sendwell.audience.records import MailingList
+from sendwell.store.engine import insert_for
 from sendwell.store.schema import subscribers, subscriptions, suppressions
 from sendwell.store.schema_audience import consent_events
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 
 from sendwell.delivery.estimate import WarmupState
+from sendwell.store.engine import insert_for
 from sendwell.store.schema_delivery import delivery_sites, source_warmup
 
 
@@ -46,27 +47,30 @@ def warmup_state(engine: Engine) -> dict[str, WarmupState]:
 
 
 def note_sending_day(engine: Engine, sources: Iterable[str], today: date) -> dict[str, int]:
-    """Count ``today`` as a sending day for ``sources`` (once per day); returns new counts."""
+    """Count ``today`` as a sending day for ``sources`` (once per day); returns new counts.
+
+    Several workers note the same day at the same moment (each of a machine's worker
+    processes sends its first message within milliseconds of the others): a read then
+    a write would let two of them insert the same source, or count a day twice. So the
+    row is inserted unless it exists, and the day is added by one conditional UPDATE —
+    only the first worker of the day matches ``last_day < today``.
+    """
     result: dict[str, int] = {}
     with engine.begin() as conn:
         for source in sources:
-            row = conn.execute(
-                select(source_warmup).where(source_warmup.c.source == source)
-            ).first()
-            if row is None:
-                conn.execute(
-                    insert(source_warmup).values(source=source, days_sent=1, last_day=today)
-                )
-                result[source] = 1
-            elif row.last_day < today:
-                conn.execute(
-                    update(source_warmup)
-                    .where(source_warmup.c.source == source)
-                    .values(days_sent=row.days_sent + 1, last_day=today)
-                )
-                result[source] = row.days_sent + 1
-            else:
-                result[source] = row.days_sent
+            conn.execute(
+                insert_for(conn)(source_warmup)
+                .values(source=source, days_sent=0, last_day=today - timedelta(days=1))
+                .on_conflict_do_nothing(index_elements=["source"])
+            )
+            conn.execute(
+                update(source_warmup)
+                .where(source_warmup.c.source == source, source_warmup.c.last_day < today)
+                .values(days_sent=source_warmup.c.days_sent + 1, last_day=today)
+            )
+            result[source] = conn.execute(
+                select(source_warmup.c.days_sent).where(source_warmup.c.source == source)
+            ).scalar_one()
     return result
 
 

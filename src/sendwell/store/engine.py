@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -102,3 +104,8 @@ def create_db_engine(url: str, *, create_dirs: bool = True) -> Engine:
     except ModuleNotFoundError as exc:
         raise StorageError(f"database {shown} needs the driver {exc.name!r}") from None
     return engine
+
+
+def insert_for(conn: Connection) -> Any:
+    """The dialect's ``insert`` (it has ``on_conflict_do_nothing``)."""
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
