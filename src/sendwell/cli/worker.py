@@ -10,11 +10,14 @@ unfinished rows go back to the queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import resource
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -52,7 +55,26 @@ def _run_one(drain: bool) -> None:
             await w.run(stop=stop)
 
         run_loop(main())
-    err.print(f"worker {os.getpid()} stopped: {w.attempts} attempts, {w.delivered} delivered")
+    err.print(
+        f"worker {os.getpid()} stopped: {w.attempts} attempts, {w.delivered} delivered, "
+        f"peak RSS {peak_rss_mb():.1f} MB"
+    )
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory, in MB.
+
+    Linux's ``VmHWM`` counts only this program's memory; ``getrusage``'s ``ru_maxrss``
+    also counts what the process held before ``exec`` — a copy of its parent's memory
+    at ``fork`` — so a small worker started by a large parent would report the parent's
+    size. Elsewhere, ``ru_maxrss`` is the best there is.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes there, KB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 def _stop_with(supervisor: int) -> Callable[[], None]:
