@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from sendwell.clock import FrozenClock
-from sendwell.reports.sites import SiteRow, site_of, site_report, summarize
+from sendwell.reports.sites import SiteRow, progress_by_site, site_of, site_report, summarize
+from sendwell.store.schema import outbox
 from tests.reports.helpers import known_campaign
 
 
@@ -37,3 +38,23 @@ def test_site_report(engine: Engine, clock: FrozenClock) -> None:
     assert google.complaint_rate == pytest.approx(1 / 8)
     assert google.median_latency_s == 2.0  # seven at 2 s, one at 600 s
     assert (yahoo.attempted, yahoo.bounced, yahoo.median_latency_s) == (1, 1, None)
+
+
+def test_progress_by_site_files_queued_rows_under_their_domains_provider(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    s = known_campaign(engine, clock.now())
+    ids = s.outbox_ids
+    with engine.begin() as conn:
+        # A Workspace domain: one row met Google's MX, two wait; a new domain waits.
+        conn.execute(update(outbox).where(outbox.c.id.in_(ids[0:3])).values(domain="corp.example"))
+        conn.execute(update(outbox).where(outbox.c.id.in_(ids[1:4])).values(
+            status="queued", mx_host=None))  # fmt: skip
+        conn.execute(update(outbox).where(outbox.c.id == ids[3]).values(domain="new.example"))
+        progress = progress_by_site(conn, s.campaign_id)
+    assert set(progress) == {"google.sandbox", "yahoo.sandbox", "new.example"}
+    google = progress["google.sandbox"]
+    assert (google["delivered"], google["queued"], google["bounced"]) == (5, 2, 1)
+    assert progress["yahoo.sandbox"]["bounced"] == 1
+    assert progress["new.example"]["queued"] == 1
+    assert sum(sum(c.values()) for c in progress.values()) == len(ids)

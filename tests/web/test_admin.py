@@ -118,6 +118,7 @@ def test_campaign_buttons_start_pause_resume_cancel(client: TestClient, app: App
     progress = client.get(f"/admin/campaigns/{cid}/progress.json").json()
     assert progress["counts"]["queued"] == 2
     assert progress["by_domain"] == {"example.org": progress["by_domain"]["example.org"]}
+    assert progress["by_site"] == progress["by_domain"]  # nothing attempted yet
     assert act("pause") == "paused"
     assert act("resume") == "running"
     assert act("cancel") == "cancelled"

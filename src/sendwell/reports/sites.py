@@ -14,12 +14,14 @@ rows are read into memory to compute medians portably (SQLite has no percentile)
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
+from sendwell.campaigns.records import OUTBOX_STATUSES
 from sendwell.store.schema import events, outbox
 
 FEEDBACK_KINDS = ("deferred", "complaint", "bounce_hard", "bounce_soft", "bounce_block")
@@ -32,6 +34,35 @@ def site_of(mx_host: str | None, domain: str) -> str:
         return domain.lower()
     labels = host.split(".")
     return ".".join(labels[-2:])
+
+
+def progress_by_site(conn: Connection, campaign_id: int) -> dict[str, dict[str, int]]:
+    """A campaign's outbox counts per destination site and status, for live progress.
+
+    A row that met an MX host counts under that host's site. A row not attempted yet
+    counts under the site most of its domain's attempted rows met — so a Google
+    Workspace domain's queued rows join ``google.com`` once the first is attempted — or
+    under its own domain while none has been.
+    """
+    groups = conn.execute(
+        select(outbox.c.domain, outbox.c.status, outbox.c.mx_host, func.count())
+        .where(outbox.c.campaign_id == campaign_id)
+        .group_by(outbox.c.domain, outbox.c.status, outbox.c.mx_host)
+    ).all()
+    seen: dict[str, Counter[str]] = {}
+    for domain, _, mx_host, n in groups:
+        if mx_host:
+            seen.setdefault(domain, Counter())[site_of(mx_host, domain)] += int(n)
+    result: dict[str, dict[str, int]] = {}
+    for domain, status, mx_host, n in groups:
+        if mx_host:
+            site = site_of(mx_host, domain)
+        elif domain in seen:
+            site = min(seen[domain].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        else:
+            site = domain.lower()
+        result.setdefault(site, dict.fromkeys(OUTBOX_STATUSES, 0))[status] += int(n)
+    return result
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from sendwell.campaigns.service import (
     pause_campaign,
     resume_campaign,
 )
+from sendwell.reports.sites import progress_by_site
 from sendwell.web import operations
 from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
@@ -40,7 +41,8 @@ def progress_json(a: App, campaign_id: int) -> dict[str, Any]:
     with a.engine.connect() as conn:
         status = campaign_status(conn, campaign_id)
         by_domain = counts_by_domain(conn, campaign_id)
-    return {**status.as_json(), "total": status.total, "by_domain": by_domain}
+        by_site = progress_by_site(conn, campaign_id)
+    return {**status.as_json(), "total": status.total, "by_domain": by_domain, "by_site": by_site}
 
 
 @router.get("/campaigns")

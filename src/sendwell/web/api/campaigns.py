@@ -28,6 +28,7 @@ from sendwell.campaigns.service import (
 )
 from sendwell.content.validate import Problem
 from sendwell.errors import ConflictError, InvalidInput
+from sendwell.reports.sites import progress_by_site
 from sendwell.web import operations
 from sendwell.web.api.common import (
     ERRORS,
@@ -162,6 +163,11 @@ class ProgressOut(StatusOut):
     by_domain: dict[str, dict[str, int]] = Field(
         description="Counts per recipient domain and delivery status."
     )
+    by_site: dict[str, dict[str, int]] = Field(
+        description="Counts per destination provider (the site of the MX host that took or "
+        "refused the domain's messages; a domain not attempted yet stands for itself) and "
+        "delivery status."
+    )
 
 
 def _out(c: Campaign) -> CampaignOut:
@@ -287,11 +293,13 @@ def status(campaign_id: int = CampaignId, a: App = Depends(get_app)) -> StatusOu
 
 @router.get("/campaigns/{campaign_id}/progress", dependencies=READ)
 def progress(campaign_id: int = CampaignId, a: App = Depends(get_app)) -> ProgressOut:
-    """Status plus counts per recipient domain, for live progress displays."""
+    """Status plus counts per recipient domain and per provider, for live progress."""
     with a.engine.connect() as conn:
         st = campaign_status(conn, campaign_id)
         by_domain = counts_by_domain(conn, campaign_id)
-    return ProgressOut(campaign=st.campaign, state=st.state, counts=st.counts, by_domain=by_domain)
+        by_site = progress_by_site(conn, campaign_id)
+    return ProgressOut(campaign=st.campaign, state=st.state, counts=st.counts,
+                       by_domain=by_domain, by_site=by_site)  # fmt: skip
 
 
 @router.get("/campaigns/{campaign_id}/preflight", dependencies=READ)

@@ -26,13 +26,13 @@
     bar.value = done;
     document.getElementById("summary").textContent = done + " of " + data.total + " final";
     document.getElementById("state").textContent = data.state;
-    var body = document.getElementById("domains");
-    var domains = Object.keys(data.by_domain).sort();
-    if (domains.length) {
-      body.replaceChildren.apply(body, domains.map(function (domain) {
+    var body = document.getElementById("sites");
+    var sites = Object.keys(data.by_site).sort();
+    if (sites.length) {
+      body.replaceChildren.apply(body, sites.map(function (site) {
         var tr = document.createElement("tr");
-        tr.appendChild(cell(domain));
-        COLUMNS.forEach(function (c) { tr.appendChild(cell(data.by_domain[domain][c] || 0)); });
+        tr.appendChild(cell(site));
+        COLUMNS.forEach(function (c) { tr.appendChild(cell(data.by_site[site][c] || 0)); });
         return tr;
       }));
     }
