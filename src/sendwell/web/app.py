@@ -27,10 +27,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from sendwell.app import App
 from sendwell.web import admin, errors, public, tracking, webhooks
 from sendwell.web.api import build_router
+from sendwell.web.front import TrackingFront
 from sendwell.web.middleware import WebMiddleware
 from sendwell.web.runner import JobRunner
 from sendwell.web.templating import STATIC_DIR, build_templates
@@ -43,6 +45,14 @@ API_DESCRIPTION = """The sendwell REST API. Authenticate with `Authorization: Be
 UPLOAD_PATHS = frozenset({"/api/v1/imports", "/admin/imports"})
 
 
+class _Web(FastAPI):
+    """FastAPI with :class:`~sendwell.web.front.TrackingFront` as its outermost layer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return TrackingFront(stack, owner=self, routes=tracking.FAST_ROUTES)
+
+
 def create_app(app: App) -> FastAPI:
     """The ASGI application serving ``app``'s database with its settings and clock."""
 
@@ -51,7 +61,7 @@ def create_app(app: App) -> FastAPI:
         yield
         close_app(web)
 
-    web = FastAPI(
+    web = _Web(
         title="sendwell",
         version="1",
         description=API_DESCRIPTION,

@@ -26,6 +26,20 @@ SECURITY_HEADERS = {
 }
 
 
+def with_security_headers(send: Send) -> Send:
+    """``send``, adding :data:`SECURITY_HEADERS` to a response that lacks them."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            for name, value in SECURITY_HEADERS.items():
+                if name not in headers:
+                    headers[name] = value
+        await send(message)
+
+    return send_with_headers
+
+
 class WebMiddleware:
     def __init__(
         self,
@@ -50,13 +64,7 @@ class WebMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
+        send_with_headers = with_security_headers(send)
 
         limit = self._limit(scope)
         length = Headers(scope=scope).get("content-length", "")

@@ -39,6 +39,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from sendwell.app import App
 from sendwell.campaigns.builder import CampaignMessageBuilder, Person
@@ -168,8 +169,12 @@ async def click(request: Request) -> Response:
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
 
-router.add_route("/o/{token}.gif", open_pixel, methods=["GET", "HEAD"], include_in_schema=False)
-router.add_route("/c/{token}", click, methods=["GET", "HEAD"], include_in_schema=False)
+# Also served ahead of the whole application by ``web.front.TrackingFront``.
+FAST_ROUTES = (
+    Route("/o/{token}.gif", open_pixel, methods=["GET", "HEAD"], include_in_schema=False),
+    Route("/c/{token}", click, methods=["GET", "HEAD"], include_in_schema=False),
+)
+router.routes.extend(FAST_ROUTES)
 
 
 def _lookup_link(t: Tracking, campaign_id: int, number: int) -> str | None:
