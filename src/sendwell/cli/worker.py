@@ -2,9 +2,9 @@
 
 With ``--processes N`` (or the ``worker_processes`` setting) the command supervises N
 worker processes — building and signing messages is CPU-bound, so one process per core
-uses the machine. Each child is an ordinary ``sendwell worker`` sharing the database queue
-(and Redis limits, when configured). SIGINT/SIGTERM stop every child cleanly; their
-unfinished rows go back to the queue.
+uses the machine. Each child runs one worker (``python -m sendwell.cli.worker``, see
+:func:`child_command`) sharing the database queue (and Redis limits, when configured).
+SIGINT/SIGTERM stop every child cleanly; their unfinished rows go back to the queue.
 """
 
 from __future__ import annotations
