@@ -36,7 +36,7 @@ from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
 from sendwell.web.drafts import failed, problems_of, render_campaign_draft, try_campaign_draft
 from sendwell.web.editor import ContentForm, check_response, choices, content_form
-from sendwell.web.preview_frame import frame_response, problems_document
+from sendwell.web.preview_frame import draft_frame, error_document, frame_response
 from sendwell.web.sessions import Session
 from sendwell.web.templating import render
 
@@ -185,11 +185,8 @@ def preview_unsaved(
         with a.engine.connect() as conn:
             source = _source(conn, campaign_id, form)
     except InvalidInput as exc:
-        return problems_document([Problem("error", "", None, str(exc))])
-    result = render_campaign_draft(a, campaign_id, source, form.email)
-    if result.rendered is None:
-        return problems_document(result.problems)
-    return frame_response(result.rendered.html)
+        return error_document(str(exc))
+    return draft_frame(render_campaign_draft(a, campaign_id, source, form.email))
 
 
 @router.get("/campaigns/{campaign_id}/preview")
@@ -228,7 +225,7 @@ def preview_frame(
                 conn, a.message_builder(), campaign_id, email_address=as_email.strip() or None
             )
         except (NotFound, InvalidInput) as exc:
-            return problems_document([Problem("error", "", None, str(exc))])
+            return error_document(str(exc))
     return frame_response(preview.html)
 
 

@@ -32,7 +32,7 @@ from sendwell.web.api.common import MAX_ID
 from sendwell.web.auth import check_csrf, current_session, get_app
 from sendwell.web.drafts import failed, problems_of, render_template_draft, try_template_draft
 from sendwell.web.editor import ContentForm, check_response, choices, content_form
-from sendwell.web.preview_frame import frame_response, problems_document
+from sendwell.web.preview_frame import draft_frame, error_document
 from sendwell.web.sessions import Session
 from sendwell.web.templating import render
 
@@ -186,11 +186,8 @@ def preview(
     try:
         draft = _draft(name, kind, "", form)
     except InvalidInput as exc:
-        return problems_document([Problem("error", "", None, str(exc))])
-    result = render_template_draft(a, draft, form.email)
-    if result.rendered is None:
-        return problems_document(result.problems)
-    return frame_response(result.rendered.html)
+        return error_document(str(exc))
+    return draft_frame(render_template_draft(a, draft, form.email))
 
 
 @router.get("/templates/{template_id}")
@@ -245,10 +242,7 @@ def saved_preview(
     """The saved template's HTML, for the preview frame before anything is typed."""
     with a.engine.connect() as conn:
         draft = get_template(conn, template_id).draft()
-    result = render_template_draft(a, draft, as_email.strip() or None)
-    if result.rendered is None:
-        return problems_document(result.problems)
-    return frame_response(result.rendered.html)
+    return draft_frame(render_template_draft(a, draft, as_email.strip() or None))
 
 
 @router.post("/templates/{template_id}/delete")

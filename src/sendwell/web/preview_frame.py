@@ -32,6 +32,7 @@ from html import escape
 from fastapi.responses import HTMLResponse
 
 from sendwell.content.validate import Problem
+from sendwell.web.drafts import DraftResult
 
 FRAME_POLICY = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline' https:; img-src https: data:; "
@@ -58,3 +59,15 @@ def problems_document(problems: Iterable[Problem]) -> HTMLResponse:
         f"<p>No preview while the content has errors:</p><ul>{items}</ul></body></html>"
     )
     return frame_response(page, 422)
+
+
+def error_document(message: str) -> HTMLResponse:
+    """The frame's error page for one problem that is not the content's (bad input)."""
+    return problems_document([Problem("error", "", None, message)])
+
+
+def draft_frame(result: DraftResult) -> HTMLResponse:
+    """A rendered draft's HTML, or its errors while it has some."""
+    if result.rendered is None:
+        return problems_document(result.problems)
+    return frame_response(result.rendered.html)
