@@ -16,13 +16,14 @@ parser that splits lines on more than CRLF (``str.splitlines``) can be made to e
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
+
+from sendwell.compose import qp
 
 _SEPARATORS = [*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
 _CTRL = str.maketrans(dict.fromkeys(_SEPARATORS, " "))
@@ -97,13 +98,6 @@ def _address_header(name: str, display: str, address: str) -> bytes:
     return f"{name}: {shown} <{address}>\r\n".encode()
 
 
-def _qp(text: str) -> bytes:
-    body = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    encoded = binascii.b2a_qp(body, quotetabs=False, istext=True, header=False)
-    # b2a_qp leaves a line starting with "." alone; SMTP dot-stuffing handles those.
-    return encoded.replace(b"\n", b"\r\n")
-
-
 def build_message(parts: MessageParts) -> bytes:
     """The complete message, CRLF line endings, ready for SMTP DATA."""
     boundary = "=_sw_" + hashlib.blake2b(parts.message_id.encode(), digest_size=12).hexdigest()
@@ -124,8 +118,8 @@ def build_message(parts: MessageParts) -> bytes:
         b"Content-Type: text/%s; charset=utf-8\r\n"
         b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
-    text = _qp(parts.text)
-    html = _qp(parts.html)
+    text = qp.encode(parts.text)
+    html = qp.encode(parts.html)
     return b"".join(
         [
             head,
