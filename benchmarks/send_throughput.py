@@ -20,7 +20,8 @@ the JSON contract:
 half a second starting up.)
 
 Set ``BENCH_PROFILE=/tmp/worker.txt`` to run one worker process under py-spy (collapsed
-stacks, all threads) instead.
+stacks, all threads) instead; add ``BENCH_GIL=1`` to sample only the thread holding the
+GIL (Python work, without the RSA signing that runs outside it).
 """
 
 from __future__ import annotations
@@ -235,6 +236,7 @@ def run_sendwell(port: int, recipients: int, processes: int, work: Path) -> dict
                 str(Path(sys.executable).with_name("py-spy")),
                 "record",
                 "--threads",
+                *(["--gil"] if os.environ.get("BENCH_GIL") else []),
                 "--format",
                 "raw",
                 "--rate",
