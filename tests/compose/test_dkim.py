@@ -15,6 +15,9 @@ from pathlib import Path
 
 import dkim
 import pytest
+from dkim.canonicalization import Relaxed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sendwell.compose.dkim import (
     DkimKey,
@@ -149,6 +152,24 @@ def test_relaxed_canonicalization_rules() -> None:
     assert canonical_body(b"") == b""
     assert canonical_body(b"\r\n\r\n") == b""
     assert canonical_body(b"end  ") == b"end\r\n"
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "Z", " ", "  ", "\t", "\r\n ", "\r\n\t", ":", ";"]), max_size=30
+    ).map("".join)
+)
+def test_header_canonicalization_agrees_with_dkimpy(value: str) -> None:
+    raw = f"Subject:{value}".encode()
+    [(name, canonical)] = Relaxed.canonicalize_headers([(b"Subject", value.encode() + b"\r\n")])
+    assert canonical_header(raw) == name + b":" + canonical.removesuffix(b"\r\n")
+
+
+@given(st.lists(st.sampled_from(["a", " ", "\t", "\r\n", "  \r\n"]), max_size=30).map("".join))
+def test_body_canonicalization_agrees_with_dkimpy(body: str) -> None:
+    # Bodies as built end in CRLF (dkimpy keeps the spaces of an unterminated last line).
+    data = body.encode() + b"\r\n"
+    assert canonical_body(data) == Relaxed.canonicalize_body(data)
 
 
 def test_refuses_bad_input() -> None:

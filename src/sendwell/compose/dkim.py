@@ -143,7 +143,10 @@ def canonical_body(body: bytes) -> bytes:
 def canonical_header(raw: bytes) -> bytes:
     """Relaxed canonicalization of one header field, given with its name (no final CRLF)."""
     name, _, value = raw.partition(b":")
-    value = _WSP_RUN.sub(b" ", _FOLD.sub(b"", value)).strip(b" \t")
+    if b"\n" in value or b"\t" in value or b"  " in value:
+        value = _WSP_RUN.sub(b" ", _FOLD.sub(b"", value))
+    # Otherwise (most fields: one line, single spaces) only the ends can change.
+    value = value.strip(b" \t")
     return name.strip(b" \t").lower() + b":" + value
 
 

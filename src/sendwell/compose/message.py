@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 
 from sendwell.compose import qp
 
@@ -45,7 +46,9 @@ class MessageParts:
 
 
 def _clean(value: str) -> str:
-    return value.translate(_CTRL)
+    # Every character _CTRL replaces is unprintable; most values have none, and the test
+    # is far cheaper than a translation.
+    return value if value.isprintable() else value.translate(_CTRL)
 
 
 def _header(name: str, value: str) -> bytes:
@@ -80,6 +83,17 @@ def _fold_ascii(name: str, value: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
+@lru_cache(maxsize=64)
+def _sender_header(display: str, address: str) -> bytes:
+    """The From field: the same for every message of a campaign."""
+    return _address_header("From", display, address)
+
+
+@lru_cache(maxsize=8)
+def _date_header(date: datetime) -> bytes:
+    return _header("Date", format_datetime(date))
+
+
 def _address_header(name: str, display: str, address: str) -> bytes:
     display = _clean(display)
     address = _clean(address)
@@ -103,10 +117,10 @@ def build_message(parts: MessageParts) -> bytes:
     boundary = "=_sw_" + hashlib.blake2b(parts.message_id.encode(), digest_size=12).hexdigest()
     head = b"".join(
         [
-            _address_header("From", parts.from_name, parts.from_email),
+            _sender_header(parts.from_name, parts.from_email),
             _address_header("To", "", parts.to_email),
             _header("Subject", parts.subject),
-            _header("Date", format_datetime(parts.date)),
+            _date_header(parts.date.replace(microsecond=0)),
             _header("Message-ID", parts.message_id),
             b"MIME-Version: 1.0\r\n",
             *(_header(name, value) for name, value in parts.extra_headers),
