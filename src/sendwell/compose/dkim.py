@@ -143,9 +143,11 @@ def canonical_body(body: bytes) -> bytes:
 def canonical_header(raw: bytes) -> bytes:
     """Relaxed canonicalization of one header field, given with its name (no final CRLF)."""
     name, _, value = raw.partition(b":")
-    if b"\n" in value or b"\t" in value or b"  " in value:
-        value = _WSP_RUN.sub(b" ", _FOLD.sub(b"", value))
-    # Otherwise (most fields: one line, single spaces) only the ends can change.
+    # Most fields are one line with single spaces, where only the ends can change.
+    if b"\n" in value:
+        value = _FOLD.sub(b"", value)
+    if b"\t" in value or b"  " in value:
+        value = _WSP_RUN.sub(b" ", value)
     value = value.strip(b" \t")
     return name.strip(b" \t").lower() + b":" + value
 

@@ -77,5 +77,8 @@ def encode(text: str) -> bytes:
         or b"\t\n" in data
         or data.endswith(_WSP_END)
     ):
-        lines = [_wrap(line) for line in lines]
+        lines = [
+            _wrap(line) if len(line) > MAX_LINE or line.endswith(_WSP_END) else line
+            for line in lines
+        ]
     return b"\r\n".join(lines)

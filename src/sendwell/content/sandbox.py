@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import string
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -355,6 +355,13 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         self.filters.update(_filters())
         self.filters[_GUARD_LOOP] = _loop_guard
         self.filters[_GUARD_OUTPUT] = _output_guard
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # Jinja chains each template's globals to the environment's (a ChainMap), so that
+        # globals added later still show; every render then copies and iterates that chain.
+        # These environments never change their globals after construction, so each
+        # template takes a plain copy: two fewer ChainMap walks per render.
+        return {**self.globals, **(d or {})}
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _budget().tick()
