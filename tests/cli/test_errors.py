@@ -73,3 +73,17 @@ def test_invalid_address(run: Run) -> None:
     _assert_one_line_error(
         run("subscribers", "add", "not-an-address", "--list", "News"), "invalid address"
     )
+
+
+def test_log_lines_carry_the_standard_timestamp() -> None:
+    import logging
+
+    from sendwell.cli.context import _Formatter
+
+    ours = _Formatter("%(asctime)s %(message)s")
+    standard = logging.Formatter("%(asctime)s %(message)s")
+    for created in (1_790_000_000.0, 1_790_000_000.25, 1_790_000_000.999, 1_790_000_001.5):
+        record = logging.makeLogRecord(
+            {"msg": "x", "created": created, "msecs": (created % 1) * 1000}
+        )
+        assert ours.format(record) == standard.format(record)

@@ -213,3 +213,32 @@ def test_data_with_template_syntax_arrives_literally_in_the_sent_message(
     assert html is not None
     assert "{{ 7*7 }} from {{ config }}" in html.get_content()
     assert "49" not in str(msg["Subject"])
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "subscriber.first_name",
+        "subscriber.attributes.plan",
+        "subscriber.missing | default('none')",
+        "subscriber.items is defined",
+        "subscriber.get('plan')",
+        "subscriber['first_name']",
+        "campaign.name ~ campaign.id",
+    ],
+)
+def test_dict_reads_resolve_as_in_jinjas_own_sandbox(expression: str) -> None:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from sendwell.content.sandbox import LimitedSandbox
+
+    source = "{{ " + expression + " }}"
+    ours = LimitedSandbox(undefined=StrictUndefined).from_string(source).render(CONTEXT)
+    reference = ImmutableSandboxedEnvironment(undefined=StrictUndefined).from_string(source)
+    assert ours == reference.render(CONTEXT)
+
+
+def test_a_missing_field_is_still_an_error() -> None:
+    with pytest.raises(TemplateError, match="frist_name"):
+        compile_template("{{ subscriber.frist_name }}", "x").render(CONTEXT)

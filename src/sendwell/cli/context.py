@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,13 +34,34 @@ def opened(*, create: bool = False, config: Settings | None = None) -> Iterator[
         app.close()
 
 
+class _Formatter(logging.Formatter):
+    """The standard formatter, with the date and time formatted once per second.
+
+    Workers log one line per delivery attempt, thousands a second, and ``strftime`` was
+    the costliest part of each line.
+    """
+
+    _second = -1
+    _stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = second
+        msec_format = self.default_msec_format
+        return msec_format % (self._stamp, record.msecs) if msec_format else self._stamp
+
+
 def setup_logging(level: str, *, stream: object = None, filename: str | None = None) -> None:
     handler: logging.Handler
     if filename is not None:
         handler = logging.FileHandler(filename)
     else:
         handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(_Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

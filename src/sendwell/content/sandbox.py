@@ -340,6 +340,9 @@ class _LimitedTemplate(Template):
             _BUDGET.reset(token)
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class LimitedSandbox(ImmutableSandboxedEnvironment):
     """Jinja2's immutable sandbox with the limits of this module."""
 
@@ -362,6 +365,18 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         # These environments never change their globals after construction, so each
         # template takes a plain copy: two fewer ChainMap walks per render.
         return {**self.globals, **(d or {})}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # ``subscriber.first_name`` reads a plain dict. Jinja tries the attribute first,
+        # which raises (and is caught) on every such read, then takes the item without
+        # further checks; a key that is not also a dict attribute gives the same result
+        # directly.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _budget().tick()
