@@ -107,6 +107,7 @@ async def _with_world(
     world: SandboxConfig,
     db_url: str | None,
     body: Callable[[App, Sandbox, FrozenClock, MonoClock], Awaitable[None]],
+    **overrides: Any,
 ) -> None:
     mono = MonoClock()
     sandbox = Sandbox(world, record_path=tmp_path / "record.jsonl", keep_messages=True, now=mono)
@@ -121,6 +122,7 @@ async def _with_world(
             helo_name="sendwell-test.localhost",
             secret_key="test-key",
             shaping_file=str(_fast_shaping(tmp_path)),
+            **overrides,
         )
         app = open_app(settings, clock=clock, create=True)
         try:
@@ -465,3 +467,41 @@ def test_double_opt_in_confirmation_goes_out_first_and_its_link_confirms(tmp_pat
             assert campaign_status(conn, campaign_id).counts["delivered"] == 30
 
     asyncio.run(_with_world(tmp_path, _world(), None, body))
+
+
+def test_connections_outlive_a_lease_batch(tmp_path: Path) -> None:
+    # Leases of 20 rows to one site: its queue runs dry after each. Idle sessions keep
+    # their connections for the next batch instead of reconnecting for every few messages.
+    emails = [f"reader{i}@beta.sandbox" for i in range(120)]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        _seed(app, emails, names={})
+        await app.worker().drain()
+        record = _record(tmp_path)
+        assert Counter(r["rcpt"] for r in record) == Counter(emails)
+        assert len({r["session"] for r in record}) <= 10  # connection_limit; 60 or so without
+
+    asyncio.run(_with_world(tmp_path, _world(), None, body, worker_batch_size=20))
+
+
+def test_an_idle_connection_makes_way_for_another_sites_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One session at a time for the whole worker, and idle connections kept for an hour:
+    # each site's session must still get the slot as soon as it needs it, and the worker
+    # must stop as soon as the work is done.
+    from sendwell.delivery import worker
+
+    monkeypatch.setattr(worker, "CONNECTION_LINGER_SECONDS", 3600.0)
+    emails = [f"r{i}@{d}" for i in range(15) for d in ("beta.sandbox", "gamma.sandbox")]
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, mono: MonoClock) -> None:
+        _seed(app, emails, names={})
+        await asyncio.wait_for(app.worker().drain(), 60)
+        record = _record(tmp_path)
+        assert Counter(r["rcpt"] for r in record) == Counter(emails)
+        assert max(r["concurrent"] for r in record) == 1
+
+    asyncio.run(
+        _with_world(tmp_path, _world(), None, body, worker_batch_size=10, worker_concurrency=1)
+    )

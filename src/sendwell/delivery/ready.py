@@ -9,6 +9,7 @@ hand back to the scheduled queue, and when each should come back.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,8 @@ class ReadyQueue:
     sent: deque[float] = field(default_factory=deque)  # send times, last minute
     deferred: deque[float] = field(default_factory=deque)
 
+    # Sessions with an open, idle connection waiting for more items (Worker._linger).
+    lingering: set[asyncio.Future[bool]] = field(default_factory=set)
     # Fixed for the queue's life (a worker files queues under their key); computed once,
     # since the session loop reads them for every message.
     key: str = field(init=False)
@@ -50,6 +53,12 @@ class ReadyQueue:
         self.key = f"{self.source.name}|{self.route.site}"
         self.site_scope = f"site:{self.key}"
         self.source_scope = f"source:{self.source.name}"
+
+    def wake(self) -> None:
+        """Items arrived: every session lingering on this queue looks again."""
+        for waiter in self.lingering:
+            if not waiter.done():
+                waiter.set_result(True)
 
     def note(self, times: deque[float], now: float) -> None:
         times.append(now)
