@@ -354,3 +354,56 @@ max_message_rate = "100000/s"
             assert campaign_status(conn, campaign_id).counts["delivered"] == len(emails)
 
     asyncio.run(_run(tmp_path, (_provider("steady", "127.0.9.6"),), shaping, body, fake_time=False))
+
+
+def test_a_slow_connect_is_not_taken_for_a_throttle_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Connecting takes 3 s for three sessions (a slow TLS handshake, say) while a fourth
+    # sends on. The others must not read their connect
+    # time as a rate wait: over MAX_INLINE_WAIT it would hand the whole queue back.
+    from sendwell.delivery import worker as worker_module
+    from sendwell.delivery.smtp import SmtpConnection
+
+    shaping = (
+        '[default]\nconnection_limit = 4\nmax_message_rate = "100000/s"\n'
+        'max_connection_rate = "100000/s"\n'
+        '[source_default]\nmax_message_rate = "100000/s"\n'
+    )
+    slow = _provider("slow", "127.0.9.5")
+
+    async def body(app: App, sandbox: Sandbox, clock: FrozenClock, timer: FakeTimer) -> None:
+        connect, send = worker_module.open_session, SmtpConnection.send
+        connects = sends = 0
+        progress = asyncio.Condition()
+
+        async def counting_send(self: SmtpConnection, *args: Any, **kwargs: Any) -> Any:
+            nonlocal sends
+            reply = await send(self, *args, **kwargs)
+            async with progress:
+                sends += 1
+                progress.notify_all()
+            return reply
+
+        async def slow_connect(*args: Any, **kwargs: Any) -> Any:
+            nonlocal connects
+            connects += 1
+            number = connects
+            session = await connect(*args, **kwargs)
+            if 1 < number <= 4:  # the other three first sessions
+                timer.value += 3.0  # the handshake's seconds pass, and meanwhile
+                start = sends  # the first session sends on, at the new time
+                async with progress:
+                    await progress.wait_for(lambda: sends >= min(start + 5, len(emails)))
+            return session
+
+        monkeypatch.setattr(worker_module, "open_session", slow_connect)
+        monkeypatch.setattr(SmtpConnection, "send", counting_send)
+        emails = [f"r{i}@slow.sandbox" for i in range(400)]
+        campaign_id = _seed(app, emails)
+        await app.worker(timer=timer, sleep=timer.sleep).drain()
+        assert connects >= 4
+        with app.engine.connect() as conn:
+            assert campaign_status(conn, campaign_id).counts["delivered"] == 400
+
+    asyncio.run(_run(tmp_path, (slow,), shaping, body))

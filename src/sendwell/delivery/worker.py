@@ -426,6 +426,10 @@ class Worker:
                                     ready.items.popleft().job, exc, mx_host=None, ready=ready
                                 )
                         break
+                    # Connecting can take seconds (TLS, a slow greeting). Rates taken with
+                    # the time from before it would read that delay as a wait, and a wait
+                    # over MAX_INLINE_WAIT hands the whole queue back.
+                    now = self._timer()
                 if relay is not None and relay.limits.max_message_rate is not None:
                     # A relay's quota belongs to the relay (an ESP account), whoever sends.
                     wait = await self._take(
