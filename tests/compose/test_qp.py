@@ -39,8 +39,9 @@ def test_equals_non_ascii_and_controls_are_escaped() -> None:
 
 
 def test_long_lines_get_soft_breaks_never_inside_an_escape() -> None:
-    for shift in range(4):
-        text = "x" * shift + "=é" * 60
+    # ASCII text (escaped here) and non-ASCII text (escaped by b2a_qp) alike.
+    texts = ["x" * shift + unit * 60 for shift in range(4) for unit in ("a=", "=é")]
+    for text in texts:
         encoded = _check(text)
         assert b"=\r\n" in encoded
         for line in encoded.split(b"\r\n"):
