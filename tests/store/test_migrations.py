@@ -157,3 +157,30 @@ def test_0017_downgrades_to_the_list_status_index(engine: Engine) -> None:
     assert "ix_subscriptions_list_status_subscriber" not in names
     upgrade(engine)
     assert current_revisions(engine) == head_revisions()
+
+
+def test_leases_walk_the_pending_index_without_sorting(sqlite_engine: Engine) -> None:
+    """Migration 0018: a lease reads pending rows in lease order, never sorting them all."""
+    from sendwell.delivery.outbox import _SQLITE_PICK
+
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    pick = _SQLITE_PICK.bindparams(now=now, limit=1000)
+    with sqlite_engine.connect() as conn:
+        sql = str(pick.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "USING INDEX ix_outbox_pending" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_0018_downgrades_without_the_pending_index(engine: Engine) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    command.downgrade(cfg, "0017")
+    with engine.connect() as conn:
+        names = {i["name"] for i in inspect(conn).get_indexes("outbox")}
+    assert "ix_outbox_pending" not in names and "ix_outbox_due" in names
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert "ix_outbox_pending" in {i["name"] for i in inspect(conn).get_indexes("outbox")}
+    assert current_revisions(engine) == head_revisions()

@@ -16,13 +16,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Integer, and_, bindparam, func, insert, or_, select, text, update
 
 from sendwell.delivery.jobs import OutboxJob, Outcome
 from sendwell.store.schema import campaigns, events, outbox
+from sendwell.store.types import UtcDateTime
 
 _FINAL = {"delivered", "bounced", "expired", "failed"}
+
+# The same pick on SQLite, which would otherwise find the due rows through ix_outbox_due
+# and sort them all for every lease. INDEXED BY makes it walk the partial index of pending
+# rows in lease order and stop at the limit (and fails loudly should the index go). The
+# status test is literal SQL because SQLite only uses a partial index whose condition the
+# query states with the same constants, not with bound parameters.
+_SQLITE_PICK = (
+    text(
+        "SELECT id FROM outbox INDEXED BY ix_outbox_pending "
+        "WHERE status IN ('queued', 'deferred') AND next_attempt_at <= :now "
+        "AND (lease_expires_at IS NULL OR lease_expires_at < :now) "
+        "AND campaign_id IN (SELECT id FROM campaigns WHERE state = 'running') "
+        "ORDER BY priority DESC, next_attempt_at, id LIMIT :limit"
+    )
+    .bindparams(bindparam("now", type_=UtcDateTime), bindparam("limit", type_=Integer))
+    .columns(outbox.c.id)
+)
 
 
 class OutboxStore:
@@ -47,14 +66,17 @@ class OutboxStore:
         """Take up to ``limit`` due rows for ``owner``, oldest due first."""
         if limit <= 0:
             return []
-        pick = (
-            select(outbox.c.id)
-            .where(self._due(now))
-            .order_by(outbox.c.priority.desc(), outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-        )
+        pick: Any
         if self._postgres:
-            pick = pick.with_for_update(skip_locked=True)
+            pick = (
+                select(outbox.c.id)
+                .where(self._due(now))
+                .order_by(outbox.c.priority.desc(), outbox.c.next_attempt_at, outbox.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        else:
+            pick = _SQLITE_PICK.bindparams(now=now, limit=limit)
         stmt = (
             update(outbox)
             .where(outbox.c.id.in_(pick.scalar_subquery()))

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 
@@ -163,9 +164,20 @@ outbox = Table(
     # confirmations overtake campaign traffic.
     Column("priority", Integer, nullable=False, server_default="0"),
     UniqueConstraint("campaign_id", "subscriber_id", name="uq_outbox_campaign_subscriber"),
-    # The scheduler's query: due rows of running campaigns, oldest first.
+    # Due rows by status (the scheduler's idle check, progress counts).
     Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_campaign_status", "campaign_id", "status"),
+)
+
+# The lease's order over pending rows only (migration 0018): a lease reads the first rows
+# of this index instead of sorting every due row of the queue.
+Index(
+    "ix_outbox_pending",
+    outbox.c.priority.desc(),
+    outbox.c.next_attempt_at,
+    outbox.c.id,
+    sqlite_where=text("status IN ('queued', 'deferred')"),
+    postgresql_where=text("status IN ('queued', 'deferred')"),
 )
 
 events = Table(
