@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -117,10 +118,7 @@ def test_0013_downgrade_copies_shared_import_evidence_back_into_each_entry(
                  "source_ref": "shop", "import_id": import_id},
             ],
         )  # fmt: skip
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
-    command.downgrade(cfg, "0010")
+    _downgrade(engine, "0010")
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -140,19 +138,12 @@ def test_list_members_come_from_the_index_alone(sqlite_engine: Engine, clock: Fr
     """Migration 0017: a list's members in one status are read without the table rows."""
     cond = compile_segment({"list": 1}, now=clock.now())
     query = select(subscribers.c.id).where(cond)
-    with sqlite_engine.connect() as conn:
-        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
-        plan = " ".join(str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
-    assert "COVERING INDEX ix_subscriptions_list_status_subscriber" in plan
+    assert "COVERING INDEX ix_subscriptions_list_status_subscriber" in _plan(sqlite_engine, query)
 
 
 def test_0017_downgrades_to_the_list_status_index(engine: Engine) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["engine"] = engine
-    command.downgrade(cfg, "0016")
-    with engine.connect() as conn:
-        names = {i["name"] for i in inspect(conn).get_indexes("subscriptions")}
+    _downgrade(engine, "0016")
+    names = _index_names(engine, "subscriptions")
     assert "ix_subscriptions_list_status" in names
     assert "ix_subscriptions_list_status_subscriber" not in names
     upgrade(engine)
@@ -164,23 +155,34 @@ def test_leases_walk_the_pending_index_without_sorting(sqlite_engine: Engine) ->
     from sendwell.delivery.outbox import _SQLITE_PICK
 
     now = datetime(2026, 11, 2, tzinfo=UTC)
-    pick = _SQLITE_PICK.bindparams(now=now, limit=1000)
-    with sqlite_engine.connect() as conn:
-        sql = str(pick.compile(conn, compile_kwargs={"literal_binds": True}))
-        plan = " ".join(str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    plan = _plan(sqlite_engine, _SQLITE_PICK.bindparams(now=now, limit=1000))
     assert "USING INDEX ix_outbox_pending" in plan
     assert "TEMP B-TREE" not in plan
 
 
 def test_0018_downgrades_without_the_pending_index(engine: Engine) -> None:
+    _downgrade(engine, "0017")
+    names = _index_names(engine, "outbox")
+    assert "ix_outbox_pending" not in names and "ix_outbox_due" in names
+    upgrade(engine)
+    assert "ix_outbox_pending" in _index_names(engine, "outbox")
+    assert current_revisions(engine) == head_revisions()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
-    command.downgrade(cfg, "0017")
+    command.downgrade(cfg, revision)
+
+
+def _index_names(engine: Engine, table: str) -> set[str]:
     with engine.connect() as conn:
-        names = {i["name"] for i in inspect(conn).get_indexes("outbox")}
-    assert "ix_outbox_pending" not in names and "ix_outbox_due" in names
-    upgrade(engine)
+        return {str(i["name"]) for i in inspect(conn).get_indexes(table)}
+
+
+def _plan(engine: Engine, query: Any) -> str:
+    """SQLite's query plan for ``query``, its steps joined by spaces."""
     with engine.connect() as conn:
-        assert "ix_outbox_pending" in {i["name"] for i in inspect(conn).get_indexes("outbox")}
-    assert current_revisions(engine) == head_revisions()
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        return " ".join(str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
