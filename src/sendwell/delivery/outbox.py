@@ -16,9 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Engine, Integer, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    Select,
+    TextualSelect,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from sendwell.delivery.jobs import OutboxJob, Outcome
 from sendwell.store.schema import campaigns, events, outbox
@@ -66,7 +78,7 @@ class OutboxStore:
         """Take up to ``limit`` due rows for ``owner``, oldest due first."""
         if limit <= 0:
             return []
-        pick: Any
+        pick: Select[tuple[int]] | TextualSelect
         if self._postgres:
             pick = (
                 select(outbox.c.id)

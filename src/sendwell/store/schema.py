@@ -164,7 +164,7 @@ outbox = Table(
     # confirmations overtake campaign traffic.
     Column("priority", Integer, nullable=False, server_default="0"),
     UniqueConstraint("campaign_id", "subscriber_id", name="uq_outbox_campaign_subscriber"),
-    # Due rows by status (the scheduler's idle check, progress counts).
+    # Rows by status and due time (the worker's idle check: when does the next fall due).
     Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_campaign_status", "campaign_id", "status"),
 )

@@ -8,7 +8,8 @@ on (status, next_attempt_at) found the due rows, but every lease then sorted all
 to keep the first thousand: 30 ms with 50,000 rows due, 128 ms with 200,000, so a
 campaign of a million recipients spent minutes of worker time sorting. This index holds
 pending rows only (queued or deferred), in lease order, so a lease reads just the rows it
-takes (1 ms at 200,000), and it shrinks as the campaign is delivered.
+takes: finding them takes 1 ms with 200,000 due, the whole lease with its UPDATE 17 ms.
+The index shrinks as the campaign is delivered.
 """
 
 from __future__ import annotations
