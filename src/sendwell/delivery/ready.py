@@ -41,7 +41,7 @@ class ReadyQueue:
     sent: deque[float] = field(default_factory=deque)  # send times, last minute
     deferred: deque[float] = field(default_factory=deque)
 
-    # Sessions with an open, idle connection waiting for more items (Worker._linger).
+    # Sessions with an open, idle connection waiting for more items (SessionSlots.linger).
     lingering: set[asyncio.Future[bool]] = field(default_factory=set)
     # Fixed for the queue's life (a worker files queues under their key); computed once,
     # since the session loop reads them for every message.

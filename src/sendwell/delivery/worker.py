@@ -51,6 +51,7 @@ from sendwell.delivery.outcomes import failure_outcome
 from sendwell.delivery.ready import Item, ReadyQueue, overflow_schedule, relay_route
 from sendwell.delivery.retry import RetryPolicy
 from sendwell.delivery.shaping import Relay, Shaping, Source
+from sendwell.delivery.slots import SessionSlots
 from sendwell.delivery.smtp import SmtpConnection
 from sendwell.delivery.throttle import LocalThrottles, Throttles
 from sendwell.errors import DeliveryError, PermanentFailure
@@ -68,8 +69,7 @@ WARMUP_REFRESH_SECONDS = 60.0
 MAX_INLINE_WAIT = 2.0
 SLOT_RETRY_SECONDS = 0.25
 # A session whose queue ran dry keeps its connection this long for the next lease's
-# messages. Leases come in batches spread over many sites, so without it a connection
-# (TCP, STARTTLS, EHLO) was opened for every few messages. Servers allow minutes idle.
+# messages (delivery.slots). Servers allow minutes idle.
 CONNECTION_LINGER_SECONDS = 2.0
 ACTION_SYNC_SECONDS = 1.0
 
@@ -129,13 +129,9 @@ class Worker:
         self._campaigns: dict[int, str] = {}  # running campaign id -> pool
         self._warmup: dict[str, int] = {}
         self._sent_sources: set[str] = set()
-        self._sessions = 0
-        self._slot = asyncio.Condition()
+        self._slots = SessionSlots(config.concurrency)
         self._progress = asyncio.Event()
         self._flush_lock = asyncio.Lock()
-        self._lingering: set[asyncio.Future[bool]] = set()
-        self._slot_waiters = 0
-        self._closing = False
         self.delivered = 0
         self.attempts = 0
 
@@ -157,10 +153,9 @@ class Worker:
         self, *, stop: asyncio.Event | None, until_idle: bool, until: Callable[[], bool] | None
     ) -> None:
         cfg = self.config
-        self._slot = asyncio.Condition()
+        self._slots = SessionSlots(cfg.concurrency)
         self._progress = asyncio.Event()
         self._flush_lock = asyncio.Lock()
-        self._closing = False
         engine = self._store.engine
         self._warmup = await asyncio.to_thread(engine_state.warmup_days, engine)
         last_renew = last_snapshot = last_warmup = last_sync = self._timer()
@@ -372,18 +367,12 @@ class Worker:
         ttl = self.config.smtp_timeout * 4
         renewed = 0.0
         try:
-            async with self._slot:
-                if self._sessions >= self.config.concurrency:
-                    self._slot_waiters += 1
-                    self._evict_lingering()  # an idle connection makes way for work
-                    try:
-                        await self._slot.wait_for(lambda: self._sessions < self.config.concurrency)
-                    finally:
-                        self._slot_waiters -= 1
-                self._sessions += 1
+            await self._slots.acquire()
             while True:
                 if not ready.items:
-                    if conn is None or not await self._linger(ready):
+                    if conn is None or not await self._slots.linger(
+                        ready, CONNECTION_LINGER_SECONDS
+                    ):
                         break
                     if not conn.is_usable:  # the server hung up meanwhile
                         await conn.close()
@@ -465,44 +454,9 @@ class Worker:
                 await conn.close()
             if holding:
                 await self._throttles.release_connection(conn_key, lease)
-            async with self._slot:
-                self._sessions = max(0, self._sessions - 1)
-                self._slot.notify_all()
+            await self._slots.release()
             if ready.items and ready.sessions == 0:
                 self._pace(ready)  # items arrived after the last session decided to stop
-
-    async def _linger(self, ready: ReadyQueue) -> bool:
-        """Wait up to CONNECTION_LINGER_SECONDS for items; False: close the connection.
-
-        Gives up at once when the worker is shutting down or another queue's session is
-        waiting for a slot (which wakes lingering sessions with :meth:`_evict_lingering`).
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CONNECTION_LINGER_SECONDS
-        while not ready.items:
-            if self._closing or self._slot_waiters or loop.time() >= deadline:
-                return False
-            waiter: asyncio.Future[bool] = loop.create_future()
-            ready.lingering.add(waiter)
-            self._lingering.add(waiter)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    if not await waiter:
-                        return False
-            except TimeoutError:
-                return False
-            finally:
-                ready.lingering.discard(waiter)
-                self._lingering.discard(waiter)
-        return True
-
-    def _evict_lingering(self, *, every: bool = False) -> None:
-        """Tell one lingering session (or every one) to close its idle connection."""
-        for waiter in list(self._lingering):
-            if not waiter.done():
-                waiter.set_result(False)
-                if not every:
-                    return
 
     async def _take(self, key: str, rate: Any, now: float) -> float:
         if rate is None:
@@ -632,8 +586,7 @@ class Worker:
 
     async def _shutdown(self) -> None:
         """Stop sessions and hand every row not finished back to the queue."""
-        self._closing = True
-        self._evict_lingering(every=True)
+        self._slots.close()
         if not self._pending and self._tasks:
             # Nothing left to send: sessions are only saying QUIT; let them finish politely.
             await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
