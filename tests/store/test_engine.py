@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
+import platform
+import sys
 
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from sendwell.clock import FrozenClock
-from sendwell.store.engine import write_transaction
+from sendwell.store.engine import sqlite_library, sqlite_module, write_transaction
 from sendwell.store.schema import lists
 
 
@@ -40,12 +41,34 @@ def test_sqlite_write_transaction_holds_the_lock_before_its_first_write(
     assert path is not None
     with write_transaction(sqlite_engine) as conn:
         conn.execute(select(func.count()).select_from(lists))  # a read only, so far
-        other = sqlite3.connect(path, timeout=0)
+        # The same SQLite library as the engine's: POSIX locks do not conflict within one
+        # process, so a second copy of SQLite would not see the first one's lock.
+        module = sqlite_module()
+        other = module.connect(path, timeout=0)
         try:
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
+            with pytest.raises(module.OperationalError, match="locked"):
                 other.execute(
                     "INSERT INTO lists (name, description, optin, created_at) "
                     "VALUES ('x', '', 'single', '2026-01-01 00:00:00')"
                 )
         finally:
             other.close()
+
+
+def test_sqlite_databases_open_with_the_chosen_module(sqlite_engine: Engine) -> None:
+    module = sqlite_module()
+    assert sqlite_engine.dialect.dbapi is module
+    with sqlite_engine.connect() as conn:
+        version = conn.exec_driver_sql("SELECT sqlite_version()").scalar_one()
+    assert version == module.sqlite_version
+    assert sqlite_library() == f"{version} ({module.__name__.partition('.')[0]})"
+
+
+@pytest.mark.skipif(
+    not (sys.platform == "linux" and platform.machine() == "x86_64"),
+    reason="pysqlite3-binary is a dependency on Linux x86-64 only",
+)
+def test_a_current_sqlite_is_used_where_pysqlite3_is_a_dependency() -> None:
+    # JSON parsing got markedly faster in 3.45 (segments read attributes as JSON).
+    assert sqlite_module().__name__ == "pysqlite3.dbapi2"
+    assert sqlite_module().sqlite_version_info >= (3, 45)

@@ -34,7 +34,7 @@ from sendwell.cli import (
 from sendwell.cli.context import err, out
 from sendwell.config import effective_settings, load_settings
 from sendwell.errors import SendwellError
-from sendwell.store.engine import describe
+from sendwell.store.engine import describe, is_sqlite, sqlite_library
 from sendwell.store.migrate import current_revisions
 
 app = typer.Typer(
@@ -56,7 +56,8 @@ def init() -> None:
         a.secret_key()
         url = describe(a.settings.database_url_value())
         schema = ", ".join(sorted(current_revisions(a.engine)))
-        out.print(f"database {url} ready (schema {schema})")
+        engine = f", SQLite {sqlite_library()}" if is_sqlite(a.engine) else ""
+        out.print(f"database {url} ready (schema {schema}{engine})")
 
 
 @config_app.command("show")
