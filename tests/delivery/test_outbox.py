@@ -7,33 +7,23 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, select, update
 
-from sendwell.audience.lists import create_list
-from sendwell.audience.records import NewSubscriber
-from sendwell.audience.subscribers import add_subscribers
-from sendwell.campaigns.service import create_campaign, start_campaign
 from sendwell.clock import FrozenClock
-from sendwell.delivery.jobs import Outcome
+from sendwell.delivery.jobs import OutboxJob, Outcome
 from sendwell.delivery.outbox import OutboxStore
 from sendwell.store.schema import events, outbox
+from tests.feedback.helpers import make_campaign
 
 
 def _queue(engine: Engine, clock: FrozenClock, emails: list[str]) -> int:
-    with engine.begin() as conn:
-        ml = create_list(conn, "News", now=clock.now())
-        add_subscribers(conn, [NewSubscriber(e) for e in emails], mailing_list=ml, now=clock.now())
-        c = create_campaign(
-            conn,
-            name="n",
-            subject="News",
-            from_email="news@example.com",
-            from_name="",
-            html_template="<p>hi</p>",
-            text_template=None,
-            list_ids=[ml.id],
-            now=clock.now(),
-        )
-        start_campaign(conn, c.id, now=clock.now())
-    return c.id
+    return make_campaign(engine, emails, clock.now(), delivered=False).campaign_id
+
+
+def _one_leased(engine: Engine, clock: FrozenClock) -> tuple[OutboxStore, OutboxJob]:
+    """A store and the one row of a one-recipient campaign, leased by "w1"."""
+    _queue(engine, clock, ["a@example.com"])
+    store = OutboxStore(engine)
+    (job,) = store.lease("w1", limit=1, lease_seconds=60, now=clock.now())
+    return store, job
 
 
 def test_outcomes_update_their_rows_and_add_events(engine: Engine, clock: FrozenClock) -> None:
@@ -95,9 +85,7 @@ def test_outcomes_update_their_rows_and_add_events(engine: Engine, clock: Frozen
 def test_a_row_taken_over_by_another_worker_keeps_the_newer_result(
     engine: Engine, clock: FrozenClock
 ) -> None:
-    _queue(engine, clock, ["a@example.com"])
-    store = OutboxStore(engine)
-    (job,) = store.lease("w1", limit=1, lease_seconds=60, now=clock.now())
+    store, job = _one_leased(engine, clock)
     with engine.begin() as conn:  # w1 stalled past its lease; w2 took the row
         conn.execute(update(outbox).values(lease_owner="w2"))
     store.record("w1", [Outcome(job, "delivered", clock.now(), 250, "250 ok")])
@@ -111,9 +99,7 @@ def test_a_row_taken_over_by_another_worker_keeps_the_newer_result(
 def test_times_are_stored_in_utc_whatever_zone_they_come_in(
     engine: Engine, clock: FrozenClock
 ) -> None:
-    _queue(engine, clock, ["a@example.com"])
-    store = OutboxStore(engine)
-    (job,) = store.lease("w1", limit=1, lease_seconds=60, now=clock.now())
+    store, job = _one_leased(engine, clock)
     plus_two = datetime(2026, 12, 5, 16, 0, tzinfo=timezone(timedelta(hours=2)))
     store.record("w1", [Outcome(job, "released", plus_two, next_attempt_at=plus_two)])
     with engine.connect() as conn:
