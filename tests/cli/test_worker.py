@@ -93,3 +93,55 @@ def test_a_supervised_worker_runs_without_the_web_stack(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "unexpected arguments" in bad.stderr
+
+
+def test_sendwell_worker_starts_without_the_other_commands(tmp_path: Path) -> None:
+    """The entry point runs ``worker`` without importing the full command set: a
+    supervisor only needs the settings to start its processes."""
+    probe = (
+        "import sys\n"
+        "sys.argv = ['sendwell', 'worker', '--help']\n"
+        "from sendwell.cli.entry import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(set(sys.modules) & {MODULES}))\n"
+    )
+    heavy = {"sendwell.cli.main", "sendwell.app", "sendwell.web", "fastapi"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe.replace("{MODULES}", repr(heavy))],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_worker_help_and_errors_are_the_same_as_in_the_full_command_set(
+    tmp_path: Path,
+) -> None:
+    env = _initialized(tmp_path)
+    full = "import sys; from sendwell.cli.main import main; sys.argv[0] = 'sendwell'; main()"
+
+    def both(*args: str) -> tuple[subprocess.CompletedProcess[str], ...]:
+        return tuple(
+            subprocess.run(
+                [sys.executable, *head, *args],
+                env={**env, "COLUMNS": "200"},
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+            )
+            for head in (["-m", "sendwell"], ["-c", full])
+        )
+
+    fast, slow = both("worker", "--help")
+    assert fast.returncode == slow.returncode == 0
+    assert "--processes" in fast.stdout
+    # The usage line names the program as invoked; everything else is the same.
+    assert fast.stdout.splitlines()[1:] == slow.stdout.splitlines()[1:]
+    fast, slow = both("worker", "--processes", "-1")
+    assert fast.returncode == slow.returncode == 1
+    assert fast.stderr == slow.stderr
+    assert fast.stderr.strip() == "error: worker_processes must be 0 (one per CPU core) or more"

@@ -1,4 +1,9 @@
-"""What every command needs: settings, an opened app, consoles, and one-line errors."""
+"""What every command needs: settings, an opened app, consoles, and one-line errors.
+
+The application (``sendwell.app``, which imports every capability) is imported when a
+command opens it, not with this module: ``sendwell worker`` supervising its processes
+needs only the settings, and starts its workers a second sooner for it.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,44 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
+import typer
 from rich.console import Console
 
-from sendwell.app import App, open_app
 from sendwell.config import Settings, load_settings
+from sendwell.errors import SendwellError
+
+if TYPE_CHECKING:
+    from sendwell.app import App
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+
+
+def command_set() -> typer.Typer:
+    """An empty ``sendwell`` command group, for commands to register on."""
+    return typer.Typer(
+        name="sendwell",
+        help="sendwell: self-hosted, deliverability-first bulk email.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+
+def run(app: typer.Typer) -> None:
+    """Run a command set on the command line: every error sendwell raises on purpose ends
+    with a one-line ``error: ...`` and status 1, Ctrl-C with status 130."""
+    try:
+        app()
+    except SendwellError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
 
 
 def settings() -> Settings:
@@ -23,6 +58,8 @@ def settings() -> Settings:
 
 @contextmanager
 def opened(*, create: bool = False, config: Settings | None = None) -> Iterator[App]:
+    from sendwell.app import open_app
+
     if config is None:
         config, sources = load_settings()
         app = open_app(config, create=create, sources=sources)

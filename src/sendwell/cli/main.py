@@ -8,7 +8,6 @@ Ctrl-C exits with status 130 after a clean stop.
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 from rich.table import Table
@@ -31,20 +30,12 @@ from sendwell.cli import (
     verify,
     worker,
 )
-from sendwell.cli.context import err, out
+from sendwell.cli.context import out
 from sendwell.config import effective_settings, load_settings
-from sendwell.errors import SendwellError
 from sendwell.store.engine import describe, is_sqlite, sqlite_library
 from sendwell.store.migrate import current_revisions
 
-app = typer.Typer(
-    name="sendwell",
-    help="sendwell: self-hosted, deliverability-first bulk email.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+app = context.command_set()
 config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -97,12 +88,5 @@ users.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except SendwellError as exc:
-        err.print(f"error: {exc}", markup=False)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+    """Every command (``sendwell.cli.entry`` starts ``worker`` without the others)."""
+    context.run(app)

@@ -155,6 +155,20 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
 
 
+def command_line() -> None:
+    """``sendwell worker ...`` with no other command loaded (see ``sendwell.cli.entry``):
+    the same options, help and errors as in the full command set."""
+    app = context.command_set()
+    register(app)
+
+    @app.callback()
+    def _group() -> None:
+        # A group, as in the full set: "worker" stays a subcommand name, not an argument.
+        pass
+
+    context.run(app)
+
+
 def _child_main(argv: list[str]) -> None:
     """``python -m sendwell.cli.worker [--drain]``: one worker process, as a supervisor
     starts it; errors end the same way as in the ``sendwell`` command."""
