@@ -282,9 +282,11 @@ class _RecordSql:
         self.event = _Compiled(
             insert(events).values({c: bindparam(c) for c in _EVENT_COLUMNS}).inline(), dialect
         )
-        # The column type's own conversion (UTC, then the dialect's storage form), so the
-        # values are stored exactly as everywhere else.
-        convert = UtcDateTime().bind_processor(dialect)
+        # The column type's own conversion (UTC, then the dialect's storage form: text
+        # with six fraction digits on SQLite), so the values are stored exactly as
+        # everywhere else. The dialect's implementation, not the generic type's, which
+        # has no conversion and would leave datetimes to the driver.
+        convert = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
         assert convert is not None
 
         def when(value: datetime | None) -> Any:
