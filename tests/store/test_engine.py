@@ -66,9 +66,9 @@ def test_sqlite_databases_open_with_the_chosen_module(sqlite_engine: Engine) -> 
 
 @pytest.mark.skipif(
     not (sys.platform == "linux" and platform.machine() == "x86_64"),
-    reason="pysqlite3-binary is a dependency on Linux x86-64 only",
+    reason="the sqlite extra (pysqlite3-binary) has wheels for Linux x86-64 only",
 )
-def test_a_current_sqlite_is_used_where_pysqlite3_is_a_dependency() -> None:
+def test_a_current_sqlite_is_used_where_the_sqlite_extra_installs() -> None:
     # JSON parsing got markedly faster in 3.45 (segments read attributes as JSON).
-    assert sqlite_module().__name__ == "pysqlite3.dbapi2"
+    assert sqlite_module().__name__ == "pysqlite3.dbapi2", "install the sqlite extra (make does)"
     assert sqlite_module().sqlite_version_info >= (3, 45)

@@ -6,14 +6,14 @@ the last transactions, which WAL keeps consistent) and a busy timeout so short w
 contention between processes waits instead of failing. ``write_transaction`` is for work
 that reads and then writes based on what it read (SQLite ``BEGIN IMMEDIATE``).
 
-SQLite itself comes from ``pysqlite3`` when it is installed (a dependency on Linux x86-64,
-where it ships a current SQLite inside its wheel), else from Python's own ``sqlite3``
-module, which links whatever SQLite the operating system has: 3.40 on Debian 12, from
-2022. The module is the same code either way; a recent SQLite parses JSON about a third
-faster (segments over custom attributes are JSON reads of every subscriber) and plans
-better. ``sqlite_library()`` tells which one is in use. Nothing else in a process may open
-the database through the other copy of SQLite: POSIX locks do not conflict within one
-process, so the two copies would not see each other's locks.
+SQLite itself comes from ``pysqlite3`` when it is installed (the ``sqlite`` extra, for
+Linux x86-64 with glibc: a current SQLite inside its wheel), else from Python's own
+``sqlite3`` module, which links whatever SQLite the operating system has: 3.40 on Debian
+12, from 2022. The module is the same code either way; a recent SQLite parses JSON about
+a third faster (segments over custom attributes are JSON reads of every subscriber) and
+plans better. ``sqlite_library()`` tells which one is in use. Nothing else in a process
+may open the database through the other copy of SQLite: POSIX locks do not conflict
+within one process, so the two copies would not see each other's locks.
 """
 
 from __future__ import annotations
