@@ -1,8 +1,10 @@
-"""The ``sendwell`` command: entry point, top-level commands and error handling.
+"""The ``sendwell`` command set: every command, and the top-level ones (``init``, ``config``).
 
 Every error sendwell raises on purpose (:class:`~sendwell.errors.SendwellError`) ends the
 command with a one-line ``error: ...`` on stderr and exit status 1 — never a traceback.
-Ctrl-C exits with status 130 after a clean stop.
+Ctrl-C exits with status 130 after a clean stop (:func:`sendwell.cli.context.run`). The
+console script enters through :mod:`sendwell.cli.entry`, which starts ``worker`` without
+importing the rest.
 """
 
 from __future__ import annotations
