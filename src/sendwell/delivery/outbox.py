@@ -146,61 +146,32 @@ class OutboxStore:
             return
         sql = self._record_sql
         when = sql.when
-        row_values = []
-        event_rows = []
+        rows: list[tuple[Any, ...]] = []  # values in _ATTEMPT_BINDS order
+        logged: list[tuple[Any, ...]] = []  # values in _EVENT_COLUMNS order
         for o in outcomes:
             job = o.job
             at = when(o.at)
+            first = job.first_attempt_at
             if o.kind == "released":
                 # Handed back unattempted: due again now, or later when paced.
-                first = job.first_attempt_at
-                row_values.append(
-                    {
-                        "b_id": job.id,
-                        "b_owner": owner,
-                        "status": None,
-                        "attempts": job.attempts,
-                        "next_attempt_at": when(o.next_attempt_at),
-                        "first_attempt_at": None if first is None else when(first),
-                        "mx_host": None,
-                        "last_code": None,
-                        "last_reply": None,
-                        "updated_at": at,
-                        "done_at": None,
-                    }
-                )
+                rows.append(
+                    (None, job.attempts, when(o.next_attempt_at), when(first),
+                     None, None, None, at, None, job.id, owner)
+                )  # fmt: skip
                 continue
-            first_at = at if job.first_attempt_at is None else when(job.first_attempt_at)
-            row_values.append(
-                {
-                    "b_id": job.id,
-                    "b_owner": owner,
-                    "status": o.kind,
-                    "attempts": job.attempts + 1,
-                    "next_attempt_at": when(o.next_attempt_at),
-                    "first_attempt_at": first_at,
-                    "mx_host": o.mx_host,
-                    "last_code": o.code,
-                    "last_reply": o.reply,
-                    "updated_at": at,
-                    "done_at": at if o.kind in _FINAL else None,
-                }
-            )
-            event_rows.append(
-                {
-                    "at": at,
-                    "kind": o.kind,
-                    "campaign_id": job.campaign_id,
-                    "outbox_id": job.id,
-                    "subscriber_id": job.subscriber_id,
-                    "code": o.code,
-                    "detail": o.reply or "",
-                }
+            done = at if o.kind in _FINAL else None
+            rows.append(
+                (o.kind, job.attempts + 1, when(o.next_attempt_at),
+                 at if first is None else when(first),
+                 o.mx_host, o.code, o.reply, at, done, job.id, owner)
+            )  # fmt: skip
+            logged.append(
+                (at, o.kind, job.campaign_id, job.id, job.subscriber_id, o.code, o.reply or "")
             )
         with self._engine.begin() as conn:
-            conn.exec_driver_sql(sql.attempt.text, sql.attempt.rows(row_values))
-            if event_rows:
-                conn.exec_driver_sql(sql.event.text, sql.event.rows(event_rows))
+            conn.exec_driver_sql(sql.attempt.text, sql.attempt.rows(rows))
+            if logged:
+                conn.exec_driver_sql(sql.event.text, sql.event.rows(logged))
 
     @functools.cached_property
     def _record_sql(self) -> _RecordSql:
@@ -238,20 +209,28 @@ class _Compiled:
     ``record`` writes a row and an event per delivery attempt, thousands a second; going
     through SQLAlchemy's ``executemany`` ran every value of every row through its
     parameter machinery, about two thirds of the write's cost. The statements are still
-    built and compiled by SQLAlchemy, once; the values are converted by the caller.
+    built and compiled by SQLAlchemy, once; the caller gives rows as tuples in the order
+    of ``names``, with values already converted.
     """
 
-    def __init__(self, statement: Any, dialect: Dialect) -> None:
+    def __init__(self, statement: Any, dialect: Dialect, names: tuple[str, ...]) -> None:
         compiled = statement.compile(dialect=dialect)
         self.text = compiled.string
-        self._order = compiled.positiontup  # bind names in order, for "?" and "%s" styles
+        self._names = names
+        order = compiled.positiontup  # bind names in order, for "?" and "%s" styles
+        self._index = None if order is None else [names.index(n) for n in order]
+        self._as_given = order is not None and tuple(order) == names
 
-    def rows(self, values: list[dict[str, Any]]) -> list[Any]:
-        """The driver's parameter rows: tuples for positional styles, else the dicts."""
-        if self._order is None:
-            return values
-        order = self._order
-        return [tuple([v[name] for name in order]) for v in values]
+    def rows(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """The driver's parameter rows: tuples in the statement's order, or dicts for
+        named styles (psycopg's ``%(name)s``)."""
+        if self._as_given:
+            return rows
+        if self._index is None:
+            names = self._names
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        index = self._index
+        return [tuple([row[i] for i in index]) for row in rows]
 
 
 class _RecordSql:
@@ -278,9 +257,11 @@ class _RecordSql:
                 lease_expires_at=null(),
             )
         )
-        self.attempt = _Compiled(attempt, dialect)
+        self.attempt = _Compiled(attempt, dialect, _ATTEMPT_BINDS)
         self.event = _Compiled(
-            insert(events).values({c: bindparam(c) for c in _EVENT_COLUMNS}).inline(), dialect
+            insert(events).values({c: bindparam(c) for c in _EVENT_COLUMNS}).inline(),
+            dialect,
+            _EVENT_COLUMNS,
         )
         # The column type's own conversion (UTC, then the dialect's storage form: text
         # with six fraction digits on SQLite), so the values are stored exactly as
@@ -295,6 +276,11 @@ class _RecordSql:
         self.when = when
 
 
+# The order of the values in ``record``'s rows.
+_ATTEMPT_BINDS = (
+    "status", "attempts", "next_attempt_at", "first_attempt_at", "mx_host", "last_code",
+    "last_reply", "updated_at", "done_at", "b_id", "b_owner",
+)  # fmt: skip
 _EVENT_COLUMNS = ("at", "kind", "campaign_id", "outbox_id", "subscriber_id", "code", "detail")
 
 
